@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/omni-retail/omni/internal/bench"
+)
+
+const benchUsage = `Usage: omni bench <benchmark> [flags]
+
+Benchmarks:
+  flashsale   concurrent clients race to reserve one SKU's stock over HTTP
+`
+
+func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, benchUsage)
+		if len(args) == 0 {
+			return usageError{errors.New("bench: name a benchmark")}
+		}
+		return nil
+	}
+	switch args[0] {
+	case "flashsale":
+		return benchFlashSale(ctx, args[1:], getenv, stdout, stderr)
+	}
+	return usageError{fmt.Errorf("bench: unknown benchmark %q", args[0])}
+}
+
+func benchFlashSale(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("omni bench flashsale", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := bench.FlashSaleOptions{}
+	fs.StringVar(&o.DB, "db", getenv("OMNI_BENCH_DB"), "database (default: a fresh SQLite file in a temporary directory) ($OMNI_BENCH_DB)")
+	fs.StringVar(&o.Synchronous, "sqlite-synchronous", "FULL", "SQLite synchronous mode; FULL makes every commit durable")
+	fs.Int64Var(&o.Stock, "stock", 10_000, "units of the SKU on sale")
+	fs.Int64Var(&o.Attempts, "attempts", 50_000, "reservation attempts in all")
+	fs.IntVar(&o.Clients, "clients", 256, "concurrent HTTP clients")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if o.Stock < 1 || o.Attempts < 1 || o.Clients < 1 || o.Clients > 10_000 {
+		return usageError{errors.New("bench flashsale: --stock and --attempts must be ≥ 1, --clients 1..10000")}
+	}
+	r, err := bench.FlashSale(ctx, o)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return bench.JSON(stdout, struct {
+			bench.FlashSaleResult
+			GOMAXPROCS int `json:"gomaxprocs"`
+		}{r, runtime.GOMAXPROCS(0)})
+	}
+	bench.PrintFlashSale(stdout, r)
+	if r.Oversold > 0 || !r.LedgerConsistent || !r.LevelMatches {
+		return errors.New("bench flashsale: CORRECTNESS FAILURE (see above)")
+	}
+	return nil
+}

@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/omni-retail/omni/internal/demo"
+	"github.com/omni-retail/omni/internal/inventory"
+	"github.com/omni-retail/omni/internal/platform/auth"
+	"github.com/omni-retail/omni/internal/server"
+)
+
+// loadDemo creates or refreshes the demo retailer and issues an admin key.
+// Stock is received only into a store that holds none yet, so running the
+// demo again refreshes the catalog and network without doubling stock.
+func loadDemo(ctx context.Context, app *server.App, seed int64, stdout io.Writer) (string, error) {
+	start := time.Now()
+	m := app.Modules
+	existing, _, err := m.Inventory.ListLevels(ctx, inventory.LevelFilter{Limit: 1})
+	if err != nil {
+		return "", err
+	}
+	fresh := len(existing) == 0
+	receive := func(ctx context.Context, lines []demo.StockLine) error {
+		if !fresh {
+			return nil
+		}
+		bulk := make([]inventory.BulkLine, 0, len(lines))
+		for _, l := range lines {
+			sku, err := m.Catalog.SKURef(ctx, l.SKUCode)
+			if err != nil {
+				return fmt.Errorf("demo stock: %w", err)
+			}
+			loc, err := m.Network.Location(ctx, l.LocationCode)
+			if err != nil {
+				return fmt.Errorf("demo stock: %w", err)
+			}
+			bulk = append(bulk, inventory.BulkLine{SKUID: sku.ID, StyleID: sku.StyleID, LocationID: loc.ID, Qty: l.Qty})
+		}
+		return m.Inventory.BulkReceive(ctx, bulk, "demo opening stock")
+	}
+	sum, err := demo.Generate(ctx, demo.Deps{Catalog: m.Catalog, Network: m.Network, Receive: receive}, seed)
+	if err != nil {
+		return "", fmt.Errorf("demo: %w", err)
+	}
+	verb := "created"
+	if !fresh {
+		verb = "refreshed (stock kept)"
+	}
+	fmt.Fprintf(stdout, "demo retailer %s in %s (seed %d): %d stores, %d warehouses, %d channels, %d styles, %d SKUs, %d stock levels, %d units\n",
+		verb, time.Since(start).Round(time.Millisecond), seed, sum.Stores, sum.Warehouses, sum.Channels, sum.Styles, sum.SKUs, sum.Levels, sum.StockUnits)
+	_, secret, err := app.Auth.Create(ctx, auth.NewKey{Name: "demo admin", Role: auth.Admin})
+	return secret, err
+}

@@ -1,0 +1,495 @@
+// Package db opens Omni's store — embedded SQLite or PostgreSQL — and gives
+// every module one way to read and one way to write.
+//
+// Reads go to a pool (on SQLite a pool of read-only connections beside the
+// single writer). Writes are closures passed to Write: they run inside a
+// transaction owned by a committer goroutine that groups the closures waiting
+// at the same moment into one transaction, each under its own savepoint, and
+// commits them with one durable flush. A closure that fails is rolled back to
+// its savepoint without touching its neighbours; if the shared commit fails,
+// every closure of the batch is run again alone. Closures must therefore be
+// re-runnable: they must not keep state from an earlier attempt.
+//
+// SQL is written once with '?' placeholders; on PostgreSQL they are rebound
+// to $1, $2, ... Times are stored as BIGINT milliseconds since the Unix epoch
+// (UTC) on both engines, money as BIGINT fen.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL through pgx's database/sql driver
+	_ "modernc.org/sqlite"             // pure-Go SQLite: no cgo, one static binary
+)
+
+// ErrClosed is returned by writes submitted after Close.
+var ErrClosed = errors.New("db: the store is closed")
+
+// Engine names a storage engine.
+type Engine string
+
+// The supported engines.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// Options tune an opened store.
+type Options struct {
+	// Synchronous is SQLite's synchronous pragma: FULL (default, every commit
+	// is flushed to disk) or NORMAL. PostgreSQL always runs with
+	// synchronous_commit=on.
+	Synchronous string
+	// MaxBatch caps how many Write closures share one commit (default 256).
+	MaxBatch int
+	// Lanes is the number of committer goroutines (SQLite: always 1;
+	// PostgreSQL: default 4).
+	Lanes int
+	// ReadConns is the size of the read pool (default 2×GOMAXPROCS, min 4).
+	ReadConns int
+	Logger    *slog.Logger
+}
+
+// DB is an open store. It is safe for concurrent use.
+type DB struct {
+	Engine Engine
+	write  *sql.DB // SQLite: exactly one connection; PostgreSQL: the shared pool
+	read   *sql.DB // SQLite: read-only pool; PostgreSQL: the same pool as write
+	log    *slog.Logger
+
+	lanes     []*lane
+	rr        uint64
+	rrMu      sync.Mutex
+	stmts     sync.Map // query text → *sql.Stmt prepared on write or read
+	toPrepare sync.Map // write queries waiting to be prepared
+	rebinds   sync.Map // '?' query → '$n' query
+	closeMu   sync.Once
+	gate      sync.RWMutex // held for reading while queueing, for writing while closing
+	closed    bool
+	wg        sync.WaitGroup
+	stats     Stats
+}
+
+// Stats counts committer activity, for metrics and benchmarks.
+type Stats struct {
+	mu      sync.Mutex
+	Batches int64
+	Jobs    int64
+}
+
+// Snapshot returns the counters.
+func (s *Stats) Snapshot() (batches, jobs int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Batches, s.Jobs
+}
+
+// Stats returns the committer counters.
+func (d *DB) Stats() *Stats { return &d.stats }
+
+// ParseURL splits a --db value into engine and driver DSN parts. Accepted:
+// "sqlite:PATH", "sqlite://PATH", a bare file path, "postgres://..." and
+// "postgresql://...".
+func ParseURL(raw string) (Engine, string, error) {
+	switch {
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		return Postgres, raw, nil
+	case strings.HasPrefix(raw, "sqlite://"):
+		return SQLite, strings.TrimPrefix(raw, "sqlite://"), nil
+	case strings.HasPrefix(raw, "sqlite:"):
+		return SQLite, strings.TrimPrefix(raw, "sqlite:"), nil
+	case raw == "":
+		return "", "", errors.New("db: empty database URL")
+	case strings.Contains(raw, "://"):
+		return "", "", fmt.Errorf("db: unsupported database URL scheme in %q (want sqlite:PATH or postgres://...)", Redact(raw))
+	}
+	return SQLite, raw, nil
+}
+
+// Redact hides the password of a database URL for printing.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Open opens the store named by rawURL. It does not migrate; call Migrate.
+func Open(ctx context.Context, rawURL string, o Options) (*DB, error) {
+	eng, dsn, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 256
+	}
+	if o.ReadConns <= 0 {
+		o.ReadConns = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	d := &DB{Engine: eng, log: o.Logger}
+	switch eng {
+	case SQLite:
+		err = d.openSQLite(ctx, dsn, o)
+		o.Lanes = 1
+	case Postgres:
+		err = d.openPostgres(ctx, dsn, o)
+		if o.Lanes <= 0 {
+			o.Lanes = 4
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	for range o.Lanes {
+		l := &lane{d: d, ch: make(chan *job, 4*o.MaxBatch), max: o.MaxBatch}
+		d.lanes = append(d.lanes, l)
+		d.wg.Add(1)
+		go l.run()
+	}
+	return d, nil
+}
+
+func (d *DB) openSQLite(ctx context.Context, path string, o Options) error {
+	syncMode := strings.ToUpper(o.Synchronous)
+	if syncMode == "" {
+		syncMode = "FULL"
+	}
+	if syncMode != "FULL" && syncMode != "NORMAL" && syncMode != "OFF" {
+		return fmt.Errorf("db: synchronous must be FULL, NORMAL or OFF, not %q", o.Synchronous)
+	}
+	if path == "" {
+		return errors.New("db: sqlite needs a file path")
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("db: create directory for %s: %w", path, err)
+		}
+	}
+	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	w, err := sql.Open("sqlite", "file:"+path+"?"+common+
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous("+syncMode+")")
+	if err != nil {
+		return fmt.Errorf("db: open sqlite %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return fmt.Errorf("db: open sqlite %s: %w", path, err)
+	}
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || !strings.EqualFold(mode, "wal") {
+		w.Close()
+		return fmt.Errorf("db: sqlite %s: WAL journal not enabled (got %q): %v", path, mode, err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("db: open sqlite readers %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(o.ReadConns)
+	r.SetMaxIdleConns(o.ReadConns)
+	r.SetConnMaxIdleTime(0)
+	d.write, d.read = w, r
+	return nil
+}
+
+func (d *DB) openPostgres(ctx context.Context, dsn string, o Options) error {
+	p, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return fmt.Errorf("db: open postgres %s: %w", Redact(dsn), err)
+	}
+	n := max(o.ReadConns, 8)
+	p.SetMaxOpenConns(n + o.Lanes + 2)
+	p.SetMaxIdleConns(n + o.Lanes + 2)
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	if err := p.PingContext(ctx); err != nil {
+		p.Close()
+		return fmt.Errorf("db: connect postgres %s: %w", Redact(dsn), err)
+	}
+	d.write, d.read = p, p
+	return nil
+}
+
+// Close stops the committers (after the queued writes) and closes the pools.
+func (d *DB) Close() error {
+	var err error
+	d.closeMu.Do(func() {
+		d.gate.Lock()
+		d.closed = true
+		d.gate.Unlock()
+		for _, l := range d.lanes {
+			close(l.ch)
+		}
+		d.wg.Wait()
+		d.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+		err = errors.Join(d.write.Close())
+		if d.read != d.write {
+			err = errors.Join(err, d.read.Close())
+		}
+	})
+	return err
+}
+
+// Ping checks that the store answers.
+func (d *DB) Ping(ctx context.Context) error { return d.read.PingContext(ctx) }
+
+// ILike is the case-insensitive LIKE operator of the engine.
+func (d *DB) ILike() string {
+	if d.Engine == Postgres {
+		return "ILIKE"
+	}
+	return "LIKE"
+}
+
+// Rebind rewrites '?' placeholders for the engine.
+func (d *DB) Rebind(q string) string {
+	if d.Engine != Postgres {
+		return q
+	}
+	if v, ok := d.rebinds.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n, inStr := 0, false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'':
+			inStr = !inStr
+		case c == '?' && !inStr:
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	s := b.String()
+	d.rebinds.Store(q, s)
+	return s
+}
+
+// stmt returns a statement prepared once per pool (SQLite only: pgx caches
+// prepared statements itself). The writer's only connection is busy while a
+// transaction is open, so a write statement seen for the first time is
+// queued and prepared by the committer between transactions; until then it
+// runs unprepared (nil is returned).
+func (d *DB) stmt(ctx context.Context, pool *sql.DB, q string) (*sql.Stmt, error) {
+	key := q
+	if pool == d.read {
+		key = "r\x00" + q
+	}
+	if v, ok := d.stmts.Load(key); ok {
+		return v.(*sql.Stmt), nil
+	}
+	if pool == d.write {
+		d.toPrepare.Store(q, struct{}{})
+		return nil, nil
+	}
+	s, err := pool.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if v, loaded := d.stmts.LoadOrStore(key, s); loaded {
+		s.Close()
+		return v.(*sql.Stmt), nil
+	}
+	return s, nil
+}
+
+// prepareQueued prepares the write statements seen since the last call. The
+// committer calls it while no transaction is open.
+func (d *DB) prepareQueued() {
+	d.toPrepare.Range(func(k, _ any) bool {
+		q := k.(string)
+		d.toPrepare.Delete(q)
+		if _, ok := d.stmts.Load(q); ok {
+			return true
+		}
+		s, err := d.write.PrepareContext(context.Background(), q)
+		if err != nil {
+			return true // it will fail again, unprepared, where it is used
+		}
+		d.stmts.Store(q, s)
+		return true
+	})
+}
+
+// Query runs a read on the read pool.
+func (d *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if d.Engine == SQLite {
+		s, err := d.stmt(ctx, d.read, q)
+		if err != nil {
+			return nil, err
+		}
+		return s.QueryContext(ctx, args...)
+	}
+	return d.read.QueryContext(ctx, d.Rebind(q), args...)
+}
+
+// QueryRow runs a one-row read on the read pool.
+func (d *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if d.Engine == SQLite {
+		s, err := d.stmt(ctx, d.read, q)
+		if err != nil {
+			// Surface the prepare error through Row.Scan.
+			return d.read.QueryRowContext(ctx, q, args...)
+		}
+		return s.QueryRowContext(ctx, args...)
+	}
+	return d.read.QueryRowContext(ctx, d.Rebind(q), args...)
+}
+
+// Tx is a write transaction (or, inside a batch, one closure's share of it).
+// Its statements run under the transaction's own context: a caller that goes
+// away cannot interrupt a transaction that other callers share.
+type Tx struct {
+	d     *DB
+	tx    *sql.Tx
+	ctx   context.Context // the transaction's context
+	jctx  context.Context // the caller's context, for values
+	hooks []func()
+}
+
+// Engine returns the engine the transaction runs on.
+func (t *Tx) Engine() Engine { return t.d.Engine }
+
+// DB returns the store the transaction belongs to.
+func (t *Tx) DB() *DB { return t.d }
+
+// Context returns the context of the caller that submitted the write.
+func (t *Tx) Context() context.Context { return t.jctx }
+
+func (t *Tx) prep(q string) (*sql.Stmt, string, error) {
+	if t.d.Engine == SQLite {
+		if s, _ := t.d.stmt(t.ctx, t.d.write, q); s != nil {
+			return t.tx.StmtContext(t.ctx, s), "", nil
+		}
+		return nil, q, nil
+	}
+	return nil, t.d.Rebind(q), nil
+}
+
+// Exec runs a statement in the transaction.
+func (t *Tx) Exec(q string, args ...any) (sql.Result, error) {
+	s, rq, err := t.prep(q)
+	if err != nil {
+		return nil, err
+	}
+	if s != nil {
+		return s.ExecContext(t.ctx, args...)
+	}
+	return t.tx.ExecContext(t.ctx, rq, args...)
+}
+
+// Query runs a query in the transaction.
+func (t *Tx) Query(q string, args ...any) (*sql.Rows, error) {
+	s, rq, err := t.prep(q)
+	if err != nil {
+		return nil, err
+	}
+	if s != nil {
+		return s.QueryContext(t.ctx, args...)
+	}
+	return t.tx.QueryContext(t.ctx, rq, args...)
+}
+
+// QueryRow runs a one-row query in the transaction.
+func (t *Tx) QueryRow(q string, args ...any) *sql.Row {
+	s, rq, err := t.prep(q)
+	if err != nil {
+		return t.tx.QueryRowContext(t.ctx, q, args...) // reports the prepare error on Scan
+	}
+	if s != nil {
+		return s.QueryRowContext(t.ctx, args...)
+	}
+	return t.tx.QueryRowContext(t.ctx, rq, args...)
+}
+
+// AfterCommit registers f to run after the transaction commits (never if it
+// rolls back). Hooks run on the committer goroutine before the caller of
+// Write is woken: keep them short and non-blocking.
+func (t *Tx) AfterCommit(f func()) { t.hooks = append(t.hooks, f) }
+
+// Write runs fn in a write transaction shared with other closures queued at
+// the same moment, and returns once the transaction is durably committed (or
+// fn's error). See the package comment for the contract on fn.
+func (d *DB) Write(ctx context.Context, fn func(*Tx) error) error {
+	return d.submit(ctx, -1, false, fn)
+}
+
+// WriteKeyed is Write with a routing key: on PostgreSQL, closures with equal
+// keys go to the same committer, so writes to one hot row are batched rather
+// than contending for its lock. On SQLite it is Write.
+func (d *DB) WriteKeyed(ctx context.Context, key int64, fn func(*Tx) error) error {
+	return d.submit(ctx, key, false, fn)
+}
+
+// InTx runs fn in a transaction of its own (for large writes such as imports,
+// which must not hold a shared batch open). On SQLite it still goes through
+// the single writer, so it waits for the batch in progress.
+func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
+	if d.Engine == Postgres {
+		j := &job{ctx: ctx, fn: fn}
+		d.runSolo(d.write, j)
+		if j.err == nil {
+			for _, h := range j.hooks {
+				h()
+			}
+		}
+		return j.err
+	}
+	return d.submit(ctx, -1, true, fn)
+}
+
+func (d *DB) submit(ctx context.Context, key int64, solo bool, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	j := &job{ctx: ctx, fn: fn, solo: solo, done: make(chan struct{})}
+	var l *lane
+	if len(d.lanes) == 1 {
+		l = d.lanes[0]
+	} else if key >= 0 {
+		l = d.lanes[key%int64(len(d.lanes))]
+	} else {
+		d.rrMu.Lock()
+		d.rr++
+		l = d.lanes[d.rr%uint64(len(d.lanes))]
+		d.rrMu.Unlock()
+	}
+	d.gate.RLock()
+	if d.closed {
+		d.gate.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case l.ch <- j:
+	case <-ctx.Done():
+		d.gate.RUnlock()
+		return ctx.Err()
+	}
+	d.gate.RUnlock()
+	<-j.done // once queued, a job always runs or is refused; wait for its outcome
+	return j.err
+}

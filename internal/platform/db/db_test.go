@@ -1,0 +1,114 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/omni-retail/omni/internal/platform/db"
+	"github.com/omni-retail/omni/internal/platform/db/dbtest"
+	"github.com/omni-retail/omni/internal/platform/errs"
+)
+
+func TestMigrateIsIdempotentAndRefusesNewerSchema(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		applied, err := d.Migrate(ctx)
+		if err != nil || len(applied) != 0 {
+			t.Fatalf("second Migrate = %v, %v; want nothing applied", applied, err)
+		}
+		v, err := d.SchemaVersion(ctx)
+		if err != nil || v != db.LatestVersion() {
+			t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, db.LatestVersion())
+		}
+		if err := d.Write(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future', 0)`, v+1)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var tooNew db.ErrSchemaTooNew
+		if _, err := d.Migrate(ctx); !errors.As(err, &tooNew) || tooNew.Store != v+1 {
+			t.Fatalf("Migrate on newer schema = %v; want ErrSchemaTooNew", err)
+		}
+	})
+}
+
+// A failing closure in a shared batch must not undo its neighbours, and
+// every successful closure must be durable once Write returns.
+func TestWriteBatchesIsolateFailures(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		const n = 400
+		var wg sync.WaitGroup
+		errsSeen := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				errsSeen[i] = d.Write(ctx, func(tx *db.Tx) error {
+					if _, err := tx.Exec(`INSERT INTO events (topic, subject, payload, created_at) VALUES ('t', ?, '{}', 0)`, fmt.Sprint(i)); err != nil {
+						return err
+					}
+					if i%3 == 0 {
+						return errs.New(errs.Conflict, "odd_one", "refused")
+					}
+					return nil
+				})
+			})
+		}
+		wg.Wait()
+		want := 0
+		for i, err := range errsSeen {
+			if i%3 == 0 {
+				if !errors.Is(err, errs.New(errs.Conflict, "odd_one", "")) {
+					t.Fatalf("job %d: err = %v; want odd_one", i, err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("job %d: %v", i, err)
+			}
+			want++
+		}
+		var got int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM events`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("committed rows = %d; want %d", got, want)
+		}
+	})
+}
+
+func TestWritePanicIsAnError(t *testing.T) {
+	d := dbtest.SQLite(t)
+	err := d.Write(context.Background(), func(tx *db.Tx) error { panic("boom") })
+	if err == nil {
+		t.Fatal("panicking closure reported success")
+	}
+}
+
+func TestParseURL(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		eng  db.Engine
+		dsn  string
+		fail bool
+	}{
+		{"sqlite:./omni.db", db.SQLite, "./omni.db", false},
+		{"sqlite:///tmp/x.db", db.SQLite, "/tmp/x.db", false},
+		{"data/omni.db", db.SQLite, "data/omni.db", false},
+		{"postgres://u:p@h/db", db.Postgres, "postgres://u:p@h/db", false},
+		{"mysql://x", "", "", true},
+		{"", "", "", true},
+	} {
+		eng, dsn, err := db.ParseURL(c.in)
+		if (err != nil) != c.fail || eng != c.eng || dsn != c.dsn {
+			t.Errorf("ParseURL(%q) = %q, %q, %v", c.in, eng, dsn, err)
+		}
+	}
+	if got := db.Redact("postgres://u:secret@h/db"); got != "postgres://u:xxxxx@h/db" {
+		t.Errorf("Redact = %q", got)
+	}
+}

@@ -1,0 +1,123 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/omni-retail/omni/internal/platform/auth"
+	"github.com/omni-retail/omni/internal/platform/db"
+	"github.com/omni-retail/omni/internal/platform/errs"
+)
+
+// Idempotency errors.
+var (
+	ErrIdemReused     = errs.New(errs.Conflict, "idempotency_key_reused", "this Idempotency-Key was used for a different request")
+	ErrIdemInProgress = errs.New(errs.Conflict, "idempotency_key_in_progress", "a request with this Idempotency-Key is still being processed; retry shortly")
+	ErrIdemBadKey     = errs.New(errs.Malformed, "invalid_idempotency_key", "Idempotency-Key must be 1 to 200 printable ASCII characters")
+)
+
+// Idempotent makes a retried write safe. A request without an
+// Idempotency-Key header runs as usual. With one, keyed by the caller's API
+// key:
+//   - the first request runs; its key is stored in the same transaction as
+//     its effects, then its response is stored;
+//   - a later request with the same key and the same method, path and body
+//     gets the stored response again (header Idempotent-Replayed: true);
+//   - the same key with a different request is a 409 idempotency_key_reused;
+//   - while the first is still running, a 409 idempotency_key_in_progress.
+//
+// A request that fails without committing anything stores nothing, so its
+// retry is evaluated afresh. Keys are kept for 24 hours.
+func Idempotent(d *db.DB, log *slog.Logger, now func() time.Time, next HandlerFunc) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		key := r.Header.Get("Idempotency-Key")
+		if key == "" {
+			return next(w, r)
+		}
+		if len(key) > 200 {
+			return ErrIdemBadKey
+		}
+		for i := 0; i < len(key); i++ {
+			if key[i] < 0x20 || key[i] > 0x7e {
+				return ErrIdemBadKey
+			}
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+		if err != nil {
+			return errs.E(errs.Malformed, "unreadable_body", "the body could not be read: %v", err)
+		}
+		if len(body) > MaxBody {
+			return errs.E(errs.TooLarge, "body_too_large", "the body exceeds %d bytes", MaxBody)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		scope := "anonymous"
+		if p := auth.From(r.Context()); p != nil {
+			scope = "key:" + strconv.FormatInt(p.KeyID, 10)
+		}
+		h := sha256.New()
+		io.WriteString(h, r.Method+" "+r.URL.RequestURI()+"\n")
+		h.Write(body)
+		hash := hex.EncodeToString(h.Sum(nil))
+
+		if done, err := replay(w, r, d, scope, key, hash); done || err != nil {
+			return err
+		}
+		claim := &db.IdemClaim{Scope: scope, Key: key, Hash: hash, At: now()}
+		rec := &recorder{ResponseWriter: w, status: 200, keep: true}
+		err = next(rec, r.WithContext(db.WithIdemClaim(r.Context(), claim)))
+		if errors.Is(err, db.ErrIdemKeyTaken) && !rec.wrote {
+			if done, err := replay(w, r, d, scope, key, hash); done || err != nil {
+				return err
+			}
+			return ErrIdemInProgress
+		}
+		if !claim.Committed() {
+			return err
+		}
+		if err != nil && !rec.wrote {
+			// A later step failed after an earlier write committed: the
+			// failure is the answer to keep.
+			WriteProblem(rec, r, err)
+			err = nil
+		}
+		if rec.status < 500 {
+			// Stored before the client can retry: the response is already
+			// written to the buffer, not flushed, until the handler returns.
+			if err := d.StoreIdemResponse(context.WithoutCancel(r.Context()), claim, rec.status, rec.Header().Get("Content-Type"), rec.body); err != nil {
+				log.Error("idempotency: store response", "err", err)
+			}
+		}
+		return err
+	}
+}
+
+// replay answers from a stored key; done reports that the request is answered.
+func replay(w http.ResponseWriter, r *http.Request, d *db.DB, scope, key, hash string) (done bool, err error) {
+	rec, ok, err := d.LookupIdem(r.Context(), scope, key)
+	if err != nil || !ok {
+		return false, err
+	}
+	if rec.Hash != hash {
+		return true, ErrIdemReused
+	}
+	if rec.Status == 0 {
+		w.Header().Set("Retry-After", "1")
+		return true, ErrIdemInProgress
+	}
+	if rec.ContentType != "" {
+		w.Header().Set("Content-Type", rec.ContentType)
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	w.Header().Set("Content-Length", strconv.Itoa(len(rec.Body)))
+	w.WriteHeader(rec.Status)
+	_, _ = w.Write(rec.Body)
+	return true, nil
+}

@@ -1,0 +1,94 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/omni-retail/omni/internal/catalog"
+	"github.com/omni-retail/omni/internal/events"
+	"github.com/omni-retail/omni/internal/inventory"
+	"github.com/omni-retail/omni/internal/network"
+	"github.com/omni-retail/omni/internal/platform/auth"
+	"github.com/omni-retail/omni/internal/platform/web"
+)
+
+// routes lists every HTTP route of Omni. The OpenAPI document is generated
+// from this list, and a test checks that both agree with the router.
+func routes(a *App) []Route {
+	const (
+		GET, POST, PUT, PATCH, DELETE = http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete
+	)
+	m := a.Modules
+	rs := []Route{
+		// ── system ──────────────────────────────────────────────────────
+		{Method: GET, Path: "/healthz", Tag: "system", Summary: "Liveness: the process answers", Perm: auth.Public, Out: Health{}, Handler: a.healthz},
+		{Method: GET, Path: "/readyz", Tag: "system", Summary: "Readiness: the store answers with this binary's schema", Perm: auth.Public, Out: Health{}, Handler: a.readyz},
+		{Method: GET, Path: "/metrics", Tag: "system", Summary: "Prometheus metrics", Perm: auth.Public, Out: "", OutType: "text/plain", Handler: a.metrics},
+		{Method: GET, Path: "/api/v1/openapi.json", Tag: "system", Summary: "This API's OpenAPI 3.1 description", Perm: auth.Public, Out: map[string]any{}, Handler: a.openapiDoc},
+		{Method: GET, Path: "/api/v1/version", Tag: "system", Summary: "Binary and schema version", Perm: auth.Public, Out: VersionInfo{}, Handler: a.version},
+		{Method: POST, Path: "/api/v1/api-keys", Tag: "access", Summary: "Issue an API key (its secret is shown only in this answer)", Perm: auth.AdminOnly, In: auth.NewKey{}, Out: CreatedKey{}, Status: 201, Handler: a.createKey},
+		{Method: GET, Path: "/api/v1/api-keys", Tag: "access", Summary: "List API keys", Perm: auth.AdminOnly, Out: web.List[auth.Key]{}, Handler: a.listKeys},
+		{Method: DELETE, Path: "/api/v1/api-keys/{id}", Tag: "access", Summary: "Revoke an API key", Perm: auth.AdminOnly, Out: auth.Key{}, Handler: a.revokeKey},
+
+		// ── catalog ─────────────────────────────────────────────────────
+		// (catalog routes)
+		{Method: GET, Path: "/api/v1/styles", Tag: "catalog", Summary: "List styles (search q in code and name; filters; paged by code)", Perm: auth.Read, Params: catalog.StyleListParams{}, Out: web.List[catalog.Style]{}, Handler: m.CatalogH.ListStyles},
+		{Method: POST, Path: "/api/v1/styles", Tag: "catalog", Summary: "Create a style, optionally with its SKUs (409 duplicate_code / duplicate_barcode)", Perm: auth.Manage, Idempotent: true, In: catalog.NewStyle{}, Out: catalog.Style{}, Status: 201, Handler: m.CatalogH.CreateStyle},
+		{Method: GET, Path: "/api/v1/styles/{code}", Tag: "catalog", Summary: "Get a style with its SKUs", Perm: auth.Read, Out: catalog.Style{}, Handler: m.CatalogH.GetStyle},
+		{Method: PATCH, Path: "/api/v1/styles/{code}", Tag: "catalog", Summary: "Change some fields of a style", Perm: auth.Manage, In: catalog.StylePatch{}, Out: catalog.Style{}, Handler: m.CatalogH.UpdateStyle},
+		{Method: POST, Path: "/api/v1/styles/{code}/skus", Tag: "catalog", Summary: "Add a SKU (colour × size) to a style (409 duplicate_code / duplicate_barcode / duplicate_variant)", Perm: auth.Manage, Idempotent: true, In: catalog.NewSKU{}, Out: catalog.SKU{}, Status: 201, Handler: m.CatalogH.AddSKU},
+		{Method: GET, Path: "/api/v1/skus", Tag: "catalog", Summary: "List SKUs (search q in code, style name and barcode; barcode= for an exact scan; paged by code)", Perm: auth.Read, Params: catalog.SKUListParams{}, Out: web.List[catalog.SKU]{}, Handler: m.CatalogH.ListSKUs},
+		{Method: GET, Path: "/api/v1/skus/{code}", Tag: "catalog", Summary: "Get a SKU", Perm: auth.Read, Out: catalog.SKU{}, Handler: m.CatalogH.GetSKU},
+		{Method: PATCH, Path: "/api/v1/skus/{code}", Tag: "catalog", Summary: "Change a SKU's list price, cost, barcode or active flag", Perm: auth.Manage, In: catalog.SKUPatch{}, Out: catalog.SKU{}, Handler: m.CatalogH.UpdateSKU},
+		// Not Idempotent: the body may exceed the idempotency layer's 1 MB, and an upsert import may be repeated safely.
+		{Method: POST, Path: "/api/v1/catalog/import", Tag: "catalog", Summary: "Import styles and SKUs from CSV, all lines or none (422 lists every bad line and column)", Perm: auth.Manage, In: catalog.CSVBody(""), InType: "text/csv", Out: catalog.ImportResult{}, Handler: m.CatalogH.Import},
+		{Method: GET, Path: "/api/v1/catalog/export", Tag: "catalog", Summary: "Export the catalog as CSV (the import format)", Perm: auth.Read, Params: catalog.ExportParams{}, Out: "", OutType: "text/csv", Handler: m.CatalogH.Export},
+
+		// ── store network ───────────────────────────────────────────────
+		// (network routes)
+		{Method: GET, Path: "/api/v1/locations", Tag: "network", Summary: "List locations (filters, or nearest first with near=lat,lng)", Perm: auth.Read, Params: network.LocationListParams{}, Out: web.List[network.ListedLocation]{}, Handler: m.NetworkH.ListLocations},
+		{Method: POST, Path: "/api/v1/locations", Tag: "network", Summary: "Create a location (store or warehouse)", Perm: auth.Manage, Idempotent: true, In: network.NewLocation{}, Out: network.Location{}, Status: 201, Handler: m.NetworkH.CreateLocation},
+		{Method: GET, Path: "/api/v1/locations/{code}", Tag: "network", Summary: "Get a location", Perm: auth.Read, Out: network.Location{}, Handler: m.NetworkH.GetLocation},
+		{Method: PATCH, Path: "/api/v1/locations/{code}", Tag: "network", Summary: "Change some fields of a location", Perm: auth.Manage, In: network.LocationPatch{}, Out: network.Location{}, Handler: m.NetworkH.UpdateLocation},
+		{Method: GET, Path: "/api/v1/channels", Tag: "network", Summary: "List sales channels with their locations", Perm: auth.Read, Params: network.ChannelListParams{}, Out: web.List[network.Channel]{}, Handler: m.NetworkH.ListChannels},
+		{Method: POST, Path: "/api/v1/channels", Tag: "network", Summary: "Create a sales channel", Perm: auth.Manage, Idempotent: true, In: network.NewChannel{}, Out: network.Channel{}, Status: 201, Handler: m.NetworkH.CreateChannel},
+		{Method: GET, Path: "/api/v1/channels/{code}", Tag: "network", Summary: "Get a sales channel", Perm: auth.Read, Out: network.Channel{}, Handler: m.NetworkH.GetChannel},
+		{Method: PATCH, Path: "/api/v1/channels/{code}", Tag: "network", Summary: "Change a channel's name, safety stock, share cap or state", Perm: auth.Manage, In: network.ChannelPatch{}, Out: network.Channel{}, Handler: m.NetworkH.UpdateChannel},
+		{Method: PUT, Path: "/api/v1/channels/{code}/locations", Tag: "network", Summary: "Replace the locations serving a channel", Perm: auth.Manage, In: network.ChannelLocations{}, Out: network.Channel{}, Handler: m.NetworkH.SetChannelLocations},
+
+		// ── inventory ───────────────────────────────────────────────────
+		// (inventory routes)
+		{Method: GET, Path: "/api/v1/inventory/levels", Tag: "inventory", Summary: "List stock levels (on hand, reserved, in transit, available) by SKU, style or location", Perm: auth.Read, Params: inventory.LevelFilter{}, Out: web.List[inventory.Level]{}, Handler: m.InventoryH.Levels},
+		{Method: GET, Path: "/api/v1/inventory/levels/{sku}/{location}", Tag: "inventory", Summary: "One SKU's stock at one location", Perm: auth.Read, Params: inventory.LevelPath{}, Out: inventory.Level{}, Handler: m.InventoryH.Level},
+		{Method: PATCH, Path: "/api/v1/inventory/levels/{sku}/{location}", Tag: "inventory", Summary: "Set a level's safety stock and low-stock threshold", Perm: auth.Manage, Params: inventory.LevelPath{}, In: inventory.SettingsRequest{}, Out: inventory.Level{}, Handler: m.InventoryH.Settings},
+		{Method: POST, Path: "/api/v1/inventory/movements", Tag: "inventory", Summary: "Post receipts, returns, direct sales or adjustments at a location (all lines or none)", Perm: auth.Write, Idempotent: true, In: inventory.PostRequest{}, Out: inventory.PostResult{}, Status: 201, Handler: m.InventoryH.Post},
+		{Method: GET, Path: "/api/v1/inventory/movements", Tag: "inventory", Summary: "Read the append-only stock ledger", Perm: auth.Read, Params: inventory.MovementFilter{}, Out: web.List[inventory.Movement]{}, Handler: m.InventoryH.Movements},
+		{Method: POST, Path: "/api/v1/inventory/reservations", Tag: "inventory", Summary: "Reserve stock for a channel (never oversells; 409 insufficient_stock with the quantity available)", Perm: auth.Write, Idempotent: true, In: inventory.ReserveRequest{}, Out: inventory.Reservation{}, Status: 201, Handler: m.InventoryH.Reserve},
+		{Method: GET, Path: "/api/v1/inventory/reservations/{id}", Tag: "inventory", Summary: "A reservation and its lines", Perm: auth.Read, Params: inventory.IDPath{}, Out: inventory.Reservation{}, Handler: m.InventoryH.Reservation},
+		{Method: POST, Path: "/api/v1/inventory/reservations/{id}/confirm", Tag: "inventory", Summary: "Confirm a reservation: its units leave as a sale", Perm: auth.Write, Idempotent: true, Params: inventory.IDPath{}, Out: inventory.Reservation{}, Handler: m.InventoryH.Confirm},
+		{Method: POST, Path: "/api/v1/inventory/reservations/{id}/release", Tag: "inventory", Summary: "Release a reservation's units", Perm: auth.Write, Idempotent: true, Params: inventory.IDPath{}, In: inventory.ReleaseRequest{}, Out: inventory.Reservation{}, Handler: m.InventoryH.Release},
+		{Method: GET, Path: "/api/v1/inventory/availability", Tag: "inventory", Summary: "Available to promise for a channel, nearest locations first when a delivery point is given", Perm: auth.Read, Params: inventory.ATPRequest{}, Out: inventory.ATP{}, Handler: m.InventoryH.Availability},
+		{Method: POST, Path: "/api/v1/inventory/transfers", Tag: "inventory", Summary: "Request a transfer between locations (reserves at the source)", Perm: auth.Write, Idempotent: true, In: inventory.TransferRequest{}, Out: inventory.Transfer{}, Status: 201, Handler: m.InventoryH.CreateTransfer},
+		{Method: GET, Path: "/api/v1/inventory/transfers", Tag: "inventory", Summary: "List transfers, newest first", Perm: auth.Read, Params: inventory.TransferFilter{}, Out: web.List[inventory.Transfer]{}, Handler: m.InventoryH.Transfers},
+		{Method: GET, Path: "/api/v1/inventory/transfers/{id}", Tag: "inventory", Summary: "A transfer and its lines", Perm: auth.Read, Params: inventory.IDPath{}, Out: inventory.Transfer{}, Handler: m.InventoryH.Transfer},
+		{Method: POST, Path: "/api/v1/inventory/transfers/{id}/ship", Tag: "inventory", Summary: "Ship a transfer: units leave the source and are in transit", Perm: auth.Write, Idempotent: true, Params: inventory.IDPath{}, Out: inventory.Transfer{}, Handler: m.InventoryH.ShipTransfer},
+		{Method: POST, Path: "/api/v1/inventory/transfers/{id}/receive", Tag: "inventory", Summary: "Receive a transfer at the destination (shortfalls are booked)", Perm: auth.Write, Idempotent: true, Params: inventory.IDPath{}, In: inventory.ReceiveRequest{}, Out: inventory.Transfer{}, Handler: m.InventoryH.ReceiveTransfer},
+		{Method: POST, Path: "/api/v1/inventory/transfers/{id}/cancel", Tag: "inventory", Summary: "Cancel a requested transfer and release its hold", Perm: auth.Write, Idempotent: true, Params: inventory.IDPath{}, Out: inventory.Transfer{}, Handler: m.InventoryH.CancelTransfer},
+		{Method: POST, Path: "/api/v1/inventory/counts", Tag: "inventory", Summary: "Post a stock count; differences are booked as count movements", Perm: auth.Write, Idempotent: true, In: inventory.CountRequest{}, Out: inventory.CountResult{}, Status: 201, Handler: m.InventoryH.Count},
+		{Method: GET, Path: "/api/v1/inventory/alerts", Tag: "inventory", Summary: "Low-stock alerts", Perm: auth.Read, Params: inventory.AlertFilter{}, Out: web.List[inventory.Alert]{}, Handler: m.InventoryH.Alerts},
+		{Method: POST, Path: "/api/v1/inventory/alerts/{id}/acknowledge", Tag: "inventory", Summary: "Acknowledge a low-stock alert", Perm: auth.Write, Params: inventory.IDPath{}, Out: inventory.Alert{}, Handler: m.InventoryH.AcknowledgeAlert},
+		{Method: GET, Path: "/api/v1/inventory/ledger/check", Tag: "inventory", Summary: "Audit: every level equals the sum of its movements", Perm: auth.Manage, Out: inventory.LedgerReport{}, Handler: m.InventoryH.Ledger},
+
+		// ── events and subscribers ──────────────────────────────────────
+		// (events routes)
+		{Method: GET, Path: "/api/v1/events", Tag: "events", Summary: "List the outbox of domain events, oldest first", Perm: auth.Read, Params: events.EventListParams{}, Out: web.List[events.Event]{}, Handler: m.EventsH.ListEvents},
+		{Method: GET, Path: "/api/v1/events/stream", Tag: "events", Summary: "Stream new events as server-sent events (resumes after Last-Event-ID)", Perm: auth.Read, Params: events.StreamParams{}, Out: "", OutType: "text/event-stream", Handler: m.EventsH.Stream},
+		{Method: POST, Path: "/api/v1/webhooks", Tag: "events", Summary: "Subscribe a URL to topics (the signing secret is shown only in this answer)", Perm: auth.AdminOnly, Idempotent: true, In: events.NewWebhook{}, Out: events.CreatedWebhook{}, Status: 201, Handler: m.EventsH.CreateWebhook},
+		{Method: GET, Path: "/api/v1/webhooks", Tag: "events", Summary: "List webhooks", Perm: auth.AdminOnly, Out: web.List[events.Webhook]{}, Handler: m.EventsH.ListWebhooks},
+		{Method: GET, Path: "/api/v1/webhooks/{id}", Tag: "events", Summary: "Get a webhook", Perm: auth.AdminOnly, Params: events.WebhookPath{}, Out: events.Webhook{}, Handler: m.EventsH.GetWebhook},
+		{Method: PATCH, Path: "/api/v1/webhooks/{id}", Tag: "events", Summary: "Change a webhook's URL or topics, or pause and resume it", Perm: auth.AdminOnly, Params: events.WebhookPath{}, In: events.WebhookPatch{}, Out: events.Webhook{}, Handler: m.EventsH.UpdateWebhook},
+		{Method: DELETE, Path: "/api/v1/webhooks/{id}", Tag: "events", Summary: "Delete a webhook and its delivery history", Perm: auth.AdminOnly, Params: events.WebhookPath{}, Status: 204, Handler: m.EventsH.DeleteWebhook},
+		{Method: GET, Path: "/api/v1/webhooks/{id}/deliveries", Tag: "events", Summary: "List a webhook's deliveries, newest event first", Perm: auth.AdminOnly, Params: events.DeliveryListParams{}, Out: web.List[events.Delivery]{}, Handler: m.EventsH.ListDeliveries},
+		{Method: POST, Path: "/api/v1/webhooks/deliveries/{id}/redeliver", Tag: "events", Summary: "Send a failed or delivered delivery again", Perm: auth.AdminOnly, Params: events.DeliveryPath{}, Out: events.Delivery{}, Handler: m.EventsH.Redeliver},
+	}
+	return rs
+}
