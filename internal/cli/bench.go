@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/pprof"
 
 	"github.com/omni-retail/omni/internal/bench"
 )
@@ -42,6 +44,7 @@ func benchFlashSale(ctx context.Context, args []string, getenv func(string) stri
 	fs.Int64Var(&o.Attempts, "attempts", 50_000, "reservation attempts in all")
 	fs.IntVar(&o.Clients, "clients", 256, "concurrent HTTP clients")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -50,6 +53,17 @@ func benchFlashSale(ctx context.Context, args []string, getenv func(string) stri
 	}
 	if o.Stock < 1 || o.Attempts < 1 || o.Clients < 1 || o.Clients > 10_000 {
 		return usageError{errors.New("bench flashsale: --stock and --attempts must be ≥ 1, --clients 1..10000")}
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	r, err := bench.FlashSale(ctx, o)
 	if err != nil {

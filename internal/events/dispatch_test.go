@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/omni-retail/omni/internal/platform/db"
 	"github.com/omni-retail/omni/internal/platform/db/dbtest"
@@ -356,5 +358,55 @@ func TestRunDispatcherWakesOnAppendAndStops(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("RunDispatcher did not stop")
+	}
+}
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string { return "i/o timeout" }
+func (timeoutErr) Timeout() bool { return true }
+
+func TestDescribeAndTruncate(t *testing.T) {
+	t.Parallel()
+	ue := &neturl.Error{Op: "Post", URL: "https://user:pw@hooks.example.com/x?token=abc", Err: timeoutErr{}}
+	if got := describe(ue); strings.Contains(got, "token") || !strings.HasPrefix(got, "timeout") {
+		t.Fatalf("describe(timeout) = %q", got)
+	}
+	ue.Err = errors.New("dial tcp: connection refused")
+	if got := describe(ue); got != "dial tcp: connection refused" {
+		t.Fatalf("describe(refused) = %q", got)
+	}
+	long := strings.Repeat("é", 400) // 800 bytes
+	got := truncate(long, 501)
+	if !utf8.ValidString(got) || len(got) > 501+len("…") || !strings.HasSuffix(got, "…") {
+		t.Fatalf("truncate gave %d bytes, valid %v", len(got), utf8.ValidString(got))
+	}
+	if truncate("short", 10) != "short" {
+		t.Fatal("truncate changed a short string")
+	}
+}
+
+func TestPausedWebhookCatchesUpOnResume(t *testing.T) {
+	t.Parallel()
+	d := dbtest.SQLite(t)
+	ctx := context.Background()
+	f := newFixture(t, d)
+	rc := newReceiver(t, ok200)
+	h := f.hook(t, rc.srv.URL, "*")
+	if _, err := f.s.UpdateWebhook(ctx, h.ID, WebhookPatch{Active: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	ids := f.emit(t, "a.one", "a.two")
+	f.s.dispatchOnce(ctx)
+	if n := len(rc.requests()); n != 0 {
+		t.Fatalf("a paused webhook got %d requests", n)
+	}
+	if _, err := f.s.UpdateWebhook(ctx, h.ID, WebhookPatch{Active: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	f.s.dispatchOnce(ctx)
+	got := rc.requests()
+	if len(got) != 2 || got[0].header.Get(HeaderEventID) != strconv.FormatInt(ids[0], 10) || got[1].header.Get(HeaderEventID) != strconv.FormatInt(ids[1], 10) {
+		t.Fatalf("after resuming got %d requests", len(got))
 	}
 }

@@ -76,6 +76,20 @@ func (s *Service) Reserve(ctx context.Context, in ReserveRequest) (Reservation, 
 	if in.TTLSeconds > 0 {
 		ttl = time.Duration(in.TTLSeconds) * time.Second
 	}
+	// Refuse at once, without queueing for the writer, when a committed
+	// snapshot already shows a line short (e.g. a sold-out flash sale). This
+	// only ever refuses; the conditional UPDATE below is what grants.
+	for _, ln := range lines {
+		var free int64
+		err := s.db.QueryRow(ctx, `SELECT on_hand - reserved - safety_stock FROM stock_levels WHERE sku_id = ? AND location_id = ?`,
+			ln.sku.ID, ln.loc.ID).Scan(&free)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return Reservation{}, fmt.Errorf("inventory: read level: %w", err)
+		}
+		if free -= ch.SafetyStock; free < ln.Qty {
+			return Reservation{}, shortOf(ln.sku, ln.Location, ln.Qty, free)
+		}
+	}
 	actor := auth.Actor(ctx)
 	capped := ch.MaxShareBP() < 10000
 	var res Reservation
@@ -84,6 +98,26 @@ func (s *Service) Reserve(ctx context.Context, in ReserveRequest) (Reservation, 
 	err = s.db.WriteKeyed(ctx, lines[0].sku.ID, func(tx *db.Tx) error {
 		now := s.now()
 		at := now.UnixMilli()
+		// Take every line first: a refused line costs no other write.
+		levels := make([]levelRow, len(lines))
+		changes := make([]change, len(lines))
+		for i, ln := range lines {
+			if capped {
+				if err := s.takeShare(tx, ch, ln, i); err != nil {
+					return err
+				}
+			}
+			changes[i] = change{sku: ln.sku, loc: ln.loc.ID, kind: Reserve, dHeld: ln.Qty,
+				useSafety: true, buffer: ch.SafetyStock, need: ln.Qty, refType: "reservation", actor: actor}
+			l, ok, err := s.update(tx, changes[i], at)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return insufficient(tx, ln.sku, ln.Location, ln.loc.ID, ln.Qty, ch.SafetyStock, true)
+			}
+			levels[i] = l
+		}
 		res = Reservation{Channel: ch.Code, Reference: in.Reference, Status: Active, ExpiresAt: now.Add(ttl).UTC().Truncate(time.Millisecond),
 			CreatedAt: now.UTC().Truncate(time.Millisecond), UpdatedAt: now.UTC().Truncate(time.Millisecond), Lines: in.Lines}
 		if err := tx.QueryRow(`INSERT INTO reservations (channel_id, reference, status, expires_at, created_at, updated_at)
@@ -93,26 +127,19 @@ func (s *Service) Reserve(ctx context.Context, in ReserveRequest) (Reservation, 
 		ref := strconv.FormatInt(res.ID, 10)
 		evs := make([]levelEvent, 0, len(lines))
 		for i, ln := range lines {
-			var styleID any
-			if capped {
-				if err := s.takeShare(tx, ch, ln, i); err != nil {
-					return err
-				}
-				styleID = ln.sku.StyleID
-			}
-			l, ok, err := s.apply(tx, change{sku: ln.sku, loc: ln.loc.ID, kind: Reserve, dHeld: ln.Qty,
-				useSafety: true, buffer: ch.SafetyStock, need: ln.Qty, refType: "reservation", refID: ref, actor: actor}, at)
-			if err != nil {
+			changes[i].refID = ref
+			if err := s.record(tx, changes[i], levels[i], at); err != nil {
 				return err
 			}
-			if !ok {
-				return insufficient(tx, ln.sku, ln.Location, ln.loc.ID, ln.Qty, ch.SafetyStock, true)
+			var styleID any
+			if capped {
+				styleID = ln.sku.StyleID
 			}
 			if _, err := tx.Exec(`INSERT INTO reservation_lines (reservation_id, line_no, sku_id, location_id, qty, capped_style_id)
 				VALUES (?, ?, ?, ?, ?, ?)`, res.ID, i+1, ln.sku.ID, ln.loc.ID, ln.Qty, styleID); err != nil {
 				return fmt.Errorf("inventory: insert reservation line: %w", err)
 			}
-			evs = append(evs, evLevel(ln.SKU, ln.Location, l))
+			evs = append(evs, evLevel(ln.SKU, ln.Location, levels[i]))
 		}
 		return s.ob.Append(tx, "inventory.reserved", ref, map[string]any{
 			"reservation": res.ID, "channel": ch.Code, "reference": in.Reference, "expires_at": res.ExpiresAt, "levels": evs})

@@ -85,6 +85,16 @@ const levelCols = `on_hand, reserved, in_transit, safety_stock, low_threshold`
 // apply changes one level and appends its movement, in tx. A guarded
 // change that fails its guard returns ok=false and changes nothing.
 func (s *Service) apply(tx *db.Tx, c change, at int64) (l levelRow, ok bool, err error) {
+	if l, ok, err = s.update(tx, c, at); err != nil || !ok {
+		return l, ok, err
+	}
+	return l, true, s.record(tx, c, l, at)
+}
+
+// update changes one level by c's deltas if c's guard holds (one
+// conditional statement), without the movement: callers that must know
+// every line succeeds before writing anything else call record afterwards.
+func (s *Service) update(tx *db.Tx, c change, at int64) (l levelRow, ok bool, err error) {
 	l = levelRow{sku: c.sku.ID, loc: c.loc, style: c.sku.StyleID}
 	guarded := c.need > 0 || c.useSafety || c.buffer > 0
 	var row *sql.Row
@@ -115,17 +125,21 @@ func (s *Service) apply(tx *db.Tx, c change, at int64) (l levelRow, ok bool, err
 	if err != nil {
 		return l, false, fmt.Errorf("inventory: update level: %w", err)
 	}
+	return l, true, nil
+}
+
+// record appends the movement of an applied change and keeps the level's
+// low-stock alert in step.
+func (s *Service) record(tx *db.Tx, c change, l levelRow, at int64) error {
 	if _, err := tx.Exec(`INSERT INTO stock_movements (sku_id, location_id, kind, on_hand_delta, reserved_delta, in_transit_delta,
 			reason, ref_type, ref_id, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.sku.ID, c.loc, string(c.kind), c.dOnHand, c.dHeld, c.dTransit, c.reason, c.refType, c.refID, c.actor, at); err != nil {
-		return l, false, fmt.Errorf("inventory: append movement: %w", err)
+		return fmt.Errorf("inventory: append movement: %w", err)
 	}
 	if l.lowLimit > 0 {
-		if err := s.checkAlert(tx, l, at); err != nil {
-			return l, false, err
-		}
+		return s.checkAlert(tx, l, at)
 	}
-	return l, true, nil
+	return nil
 }
 
 // readLevel reads a level inside tx (zero level when absent).
@@ -149,6 +163,11 @@ func insufficient(tx *db.Tx, sku catalog.SKURef, locCode string, loc int64, want
 	if useSafety {
 		free -= l.safety
 	}
+	return shortOf(sku, locCode, want, free)
+}
+
+// shortOf is the 409 for a line short of stock.
+func shortOf(sku catalog.SKURef, locCode string, want, free int64) error {
 	free = max(0, free)
 	return ErrInsufficientStock.
 		Withf("%s at %s: requested %d, available %d", sku.Code, locCode, want, free).

@@ -25,8 +25,18 @@ type lane struct {
 	max int
 }
 
-// batchTimeout bounds one shared transaction, whatever its closures' contexts.
+// batchTimeout bounds one PostgreSQL transaction, whatever its closures'
+// contexts. SQLite transactions get no deadline: the driver would watch a
+// cancellable context with a goroutine per statement, and SQLite's own busy
+// timeout already bounds waiting for the file lock.
 const batchTimeout = 60 * time.Second
+
+func (d *DB) txContext(parent context.Context) (context.Context, context.CancelFunc) {
+	if d.Engine == SQLite {
+		return parent, func() {}
+	}
+	return context.WithTimeout(parent, batchTimeout)
+}
 
 func (l *lane) run() {
 	defer l.d.wg.Done()
@@ -87,7 +97,7 @@ func (l *lane) exec(batch []*job) {
 		l.finish(batch, l.d.runSolo(l.d.write, batch[0]))
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	ctx, cancel := l.d.txContext(context.Background())
 	defer cancel()
 	tx, err := l.d.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -155,7 +165,7 @@ func (d *DB) runSolo(pool *sql.DB, j *job) bool {
 		j.err = err
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(j.ctx), batchTimeout)
+	ctx, cancel := d.txContext(context.WithoutCancel(j.ctx))
 	defer cancel()
 	tx, err := pool.BeginTx(ctx, nil)
 	if err != nil {

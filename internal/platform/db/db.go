@@ -142,7 +142,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*DB, error) {
 		o.MaxBatch = 256
 	}
 	if o.ReadConns <= 0 {
-		o.ReadConns = max(4, 2*runtime.GOMAXPROCS(0))
+		o.ReadConns = max(8, 8*runtime.GOMAXPROCS(0))
 	}
 	d := &DB{Engine: eng, log: o.Logger}
 	switch eng {
@@ -185,7 +185,8 @@ func (d *DB) openSQLite(ctx context.Context, path string, o Options) error {
 	}
 	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
 	w, err := sql.Open("sqlite", "file:"+path+"?"+common+
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous("+syncMode+")")
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous("+syncMode+")"+
+		"&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)") // savepoint sub-journals in memory, 64 MiB page cache
 	if err != nil {
 		return fmt.Errorf("db: open sqlite %s: %w", path, err)
 	}
