@@ -52,6 +52,7 @@ func TestLedgerProperties(t *testing.T) {
 			} else {
 				d = dbtest.SQLite(t)
 			}
+			defer d.Close() // iterations would otherwise hold their connections until the test ends
 			f := newFixture(t, d)
 			ctx := context.Background()
 			m := model{onHand: map[string]int64{}, held: map[string]int64{}, transit: map[string]int64{}, safety: map[string]int64{},

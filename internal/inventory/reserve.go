@@ -135,7 +135,7 @@ func (s *Service) Reserve(ctx context.Context, in ReserveRequest) (Reservation, 
 			if capped {
 				styleID = ln.sku.StyleID
 			}
-			if _, err := tx.Exec(`INSERT INTO reservation_lines (reservation_id, line_no, sku_id, location_id, qty, capped_style_id)
+			if err := tx.Defer(`INSERT INTO reservation_lines (reservation_id, line_no, sku_id, location_id, qty, capped_style_id)
 				VALUES (?, ?, ?, ?, ?, ?)`, res.ID, i+1, ln.sku.ID, ln.loc.ID, ln.Qty, styleID); err != nil {
 				return fmt.Errorf("inventory: insert reservation line: %w", err)
 			}

@@ -131,7 +131,7 @@ func (s *Service) update(tx *db.Tx, c change, at int64) (l levelRow, ok bool, er
 // record appends the movement of an applied change and keeps the level's
 // low-stock alert in step.
 func (s *Service) record(tx *db.Tx, c change, l levelRow, at int64) error {
-	if _, err := tx.Exec(`INSERT INTO stock_movements (sku_id, location_id, kind, on_hand_delta, reserved_delta, in_transit_delta,
+	if err := tx.Defer(`INSERT INTO stock_movements (sku_id, location_id, kind, on_hand_delta, reserved_delta, in_transit_delta,
 			reason, ref_type, ref_id, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.sku.ID, c.loc, string(c.kind), c.dOnHand, c.dHeld, c.dTransit, c.reason, c.refType, c.refID, c.actor, at); err != nil {
 		return fmt.Errorf("inventory: append movement: %w", err)

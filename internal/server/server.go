@@ -96,7 +96,7 @@ func (a *App) mux(m *web.Metrics) http.Handler {
 	for _, rt := range a.Routes {
 		h := rt.Handler
 		if rt.Idempotent {
-			h = web.Idempotent(a.DB, a.Log, a.Now, h)
+			h = web.Idempotent(a.DB, a.Now, h)
 		}
 		h = a.authorize(rt.Perm, h)
 		mux.Handle(rt.Method+" "+rt.Path, web.Adapt(a.Log, h))

@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // job is one Write closure waiting for a transaction.
@@ -25,17 +28,13 @@ type lane struct {
 	max int
 }
 
-// batchTimeout bounds one PostgreSQL transaction, whatever its closures'
-// contexts. SQLite transactions get no deadline: the driver would watch a
-// cancellable context with a goroutine per statement, and SQLite's own busy
-// timeout already bounds waiting for the file lock.
-const batchTimeout = 60 * time.Second
-
+// txContext is the context of a write transaction: never cancelled by a
+// caller (it may be shared), and without a deadline, because both drivers
+// watch a cancellable context with a goroutine per statement. SQLite's busy
+// timeout and PostgreSQL's statement_timeout on the writer connections
+// (see openPostgres) bound waiting instead.
 func (d *DB) txContext(parent context.Context) (context.Context, context.CancelFunc) {
-	if d.Engine == SQLite {
-		return parent, func() {}
-	}
-	return context.WithTimeout(parent, batchTimeout)
+	return parent, func() {}
 }
 
 func (l *lane) run() {
@@ -46,7 +45,7 @@ func (l *lane) run() {
 			l.d.prepareQueued()
 		}
 		if j.solo {
-			l.finish([]*job{j}, l.d.runSolo(l.d.write, j))
+			l.finish([]*job{j}, l.d.runSolo(l.d.write, j, false))
 			continue
 		}
 		batch = append(batch[:0], j)
@@ -69,7 +68,7 @@ func (l *lane) run() {
 		}
 		l.exec(batch)
 		if solo != nil {
-			l.finish([]*job{solo}, l.d.runSolo(l.d.write, solo))
+			l.finish([]*job{solo}, l.d.runSolo(l.d.write, solo, false))
 		}
 	}
 }
@@ -92,9 +91,15 @@ func (l *lane) finish(batch []*job, committed bool) {
 
 // exec runs a batch in one transaction, each job under a savepoint. If the
 // transaction cannot be committed, every job is run again on its own.
+var laneDebug = os.Getenv("OMNI_DEBUG_LANES") != ""
+
 func (l *lane) exec(batch []*job) {
+	if laneDebug {
+		t0 := time.Now()
+		defer func() { fmt.Fprintf(os.Stderr, "lane %p batch %d took %s\n", l, len(batch), time.Since(t0)) }()
+	}
 	if len(batch) == 1 {
-		l.finish(batch, l.d.runSolo(l.d.write, batch[0]))
+		l.finish(batch, l.d.runSolo(l.d.write, batch[0], true))
 		return
 	}
 	ctx, cancel := l.d.txContext(context.Background())
@@ -104,35 +109,33 @@ func (l *lane) exec(batch []*job) {
 		l.retryAlone(batch)
 		return
 	}
+	idem := l.d.takeIdemQueue()
+	if err := l.d.storeIdem(ctx, tx, idem); err != nil {
+		_ = tx.Rollback()
+		l.d.requeueIdem(idem)
+		l.retryAlone(batch)
+		return
+	}
 	broken := false
 	for _, j := range batch {
 		if err := j.ctx.Err(); err != nil {
 			j.err = err
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT omni_job"); err != nil {
-			broken = true
-			break
-		}
-		j.hooks, j.err = l.d.call(ctx, tx, j)
-		if j.err != nil {
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT omni_job"); err != nil {
-				broken = true
-				break
-			}
-		}
-		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT omni_job"); err != nil {
-			broken = true
+		j.hooks, j.err, broken = l.d.call(ctx, tx, j, true)
+		if broken {
 			break
 		}
 	}
 	if broken {
 		_ = tx.Rollback()
+		l.d.requeueIdem(idem)
 		l.retryAlone(batch)
 		return
 	}
 	if err := tx.Commit(); err != nil {
 		l.d.log.Warn("db: batch commit failed; retrying its writes one by one", "jobs", len(batch), "err", err)
+		l.d.requeueIdem(idem)
 		l.retryAlone(batch)
 		return
 	}
@@ -142,7 +145,7 @@ func (l *lane) exec(batch []*job) {
 func (l *lane) retryAlone(batch []*job) {
 	for _, j := range batch {
 		j.err, j.hooks = nil, nil
-		committed := l.d.runSolo(l.d.write, j)
+		committed := l.d.runSolo(l.d.write, j, false)
 		if !committed && j.err == nil {
 			j.err = errors.New("db: write not committed")
 		}
@@ -159,8 +162,10 @@ func (l *lane) retryAlone(batch []*job) {
 	}
 }
 
-// runSolo runs one job in its own transaction and reports whether it committed.
-func (d *DB) runSolo(pool *sql.DB, j *job) bool {
+// runSolo runs one job in its own transaction and reports whether it
+// committed. With withIdem, the queued idempotent responses are stored in
+// the same transaction.
+func (d *DB) runSolo(pool *sql.DB, j *job, withIdem bool) bool {
 	if err := j.ctx.Err(); err != nil {
 		j.err = err
 		return false
@@ -172,31 +177,113 @@ func (d *DB) runSolo(pool *sql.DB, j *job) bool {
 		j.err = fmt.Errorf("db: begin: %w", err)
 		return false
 	}
-	j.hooks, j.err = d.call(ctx, tx, j)
+	var idem []idemResponse
+	if withIdem {
+		idem = d.takeIdemQueue()
+		if err := d.storeIdem(ctx, tx, idem); err != nil {
+			_ = tx.Rollback()
+			d.requeueIdem(idem)
+			return d.runSolo(pool, j, false)
+		}
+	}
+	j.hooks, j.err, _ = d.call(ctx, tx, j, false)
 	if j.err != nil {
 		_ = tx.Rollback()
+		if len(idem) > 0 { // keep the responses: run them alone
+			return d.retryIdem(idem)
+		}
 		return false
 	}
 	if err := tx.Commit(); err != nil {
+		d.requeueIdem(idem)
 		j.err = fmt.Errorf("db: commit: %w", err)
 		return false
 	}
 	return true
 }
 
-// call runs a job's closure, turning a panic into an error.
-func (d *DB) call(ctx context.Context, tx *sql.Tx, j *job) (hooks []func(), err error) {
+// retryIdem stores queued responses in a transaction of their own after the
+// job they shared one with failed; it reports false (the job did not commit).
+func (d *DB) retryIdem(q []idemResponse) bool {
+	ctx := context.Background()
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err == nil {
+		if err = d.storeIdem(ctx, tx, q); err == nil {
+			err = tx.Commit()
+		} else {
+			_ = tx.Rollback()
+		}
+	}
+	if err != nil {
+		d.log.Warn("db: storing idempotent responses failed", "count", len(q), "err", err)
+	}
+	return false
+}
+
+// call runs a job's closure, under a savepoint of its own when it shares the
+// transaction. broken reports that the transaction itself can no longer be
+// used (its savepoint could not be set, released or rolled back).
+func (d *DB) call(ctx context.Context, tx *sql.Tx, j *job, savepoint bool) (hooks []func(), err error, broken bool) {
 	t := &Tx{d: d, tx: tx, ctx: ctx, jctx: j.ctx}
+	pg := d.Engine == Postgres
+	if savepoint {
+		if pg {
+			_ = t.Defer("SAVEPOINT omni_job") // travels with the closure's first statement
+		} else if _, err := tx.ExecContext(ctx, "SAVEPOINT omni_job"); err != nil {
+			return nil, err, true
+		}
+	}
+	err = d.run(t, j, savepoint && pg)
+	if err == nil {
+		if savepoint && !pg {
+			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT omni_job"); err != nil {
+				return nil, err, true
+			}
+		}
+		return t.hooks, nil, false
+	}
+	if savepoint {
+		if pg {
+			if t.sent {
+				_, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT omni_job; RELEASE SAVEPOINT omni_job", pgx.QueryExecModeSimpleProtocol)
+				return nil, err, rerr != nil
+			}
+			return nil, err, false // nothing reached the server: no savepoint to undo
+		}
+		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT omni_job"); rerr != nil {
+			return nil, err, true
+		}
+		if _, rerr := tx.ExecContext(ctx, "RELEASE SAVEPOINT omni_job"); rerr != nil {
+			return nil, err, true
+		}
+	}
+	return nil, err, false
+}
+
+// run runs the closure with the request's idempotency claim, then sends its
+// deferred statements (with the savepoint's release when asked), turning a
+// panic into an error.
+func (d *DB) run(t *Tx, j *job, release bool) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			hooks, err = nil, fmt.Errorf("db: write panicked: %v", p)
+			err = fmt.Errorf("db: write panicked: %v", p)
 		}
 	}()
-	if err := claimIdempotency(t); err != nil {
-		return nil, err
+	err = claimIdempotency(t)
+	if err == nil {
+		err = j.fn(t)
 	}
-	if err := j.fn(t); err != nil {
-		return nil, err
+	if t.err != nil { // a deferred statement failed: that is the cause
+		return deferredError(t.err)
 	}
-	return t.hooks, nil
+	if err != nil {
+		return err
+	}
+	if release {
+		_ = t.Defer("RELEASE SAVEPOINT omni_job")
+	}
+	if err := t.flush(); err != nil {
+		return deferredError(err)
+	}
+	return nil
 }

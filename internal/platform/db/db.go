@@ -25,10 +25,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL through pgx's database/sql driver
 	_ "modernc.org/sqlite"             // pure-Go SQLite: no cgo, one static binary
 )
@@ -77,6 +79,8 @@ type DB struct {
 	closeMu   sync.Once
 	gate      sync.RWMutex // held for reading while queueing, for writing while closing
 	closed    bool
+	idemMu    sync.Mutex
+	idemQ     []idemResponse // responses of idempotent requests, stored by the next transaction
 	wg        sync.WaitGroup
 	stats     Stats
 }
@@ -140,6 +144,13 @@ func Open(ctx context.Context, rawURL string, o Options) (*DB, error) {
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 256
+		if eng == Postgres {
+			// Each closure is a subtransaction: past 64 of them PostgreSQL's
+			// per-backend subtransaction cache overflows, and repeated updates
+			// of one hot row lengthen its version chain within the
+			// transaction. Smaller batches commit faster there.
+			o.MaxBatch = 32
+		}
 	}
 	if o.ReadConns <= 0 {
 		o.ReadConns = max(8, 8*runtime.GOMAXPROCS(0))
@@ -150,10 +161,10 @@ func Open(ctx context.Context, rawURL string, o Options) (*DB, error) {
 		err = d.openSQLite(ctx, dsn, o)
 		o.Lanes = 1
 	case Postgres:
-		err = d.openPostgres(ctx, dsn, o)
 		if o.Lanes <= 0 {
 			o.Lanes = 4
 		}
+		err = d.openPostgres(ctx, dsn, o)
 	}
 	if err != nil {
 		return nil, err
@@ -216,19 +227,37 @@ func (d *DB) openSQLite(ctx context.Context, path string, o Options) error {
 }
 
 func (d *DB) openPostgres(ctx context.Context, dsn string, o Options) error {
-	p, err := sql.Open("pgx", dsn)
+	// Committers get a pool of their own, so that a burst of reads can never
+	// keep a commit waiting for a connection.
+	wdsn := dsn
+	if u, err := url.Parse(dsn); err == nil {
+		q := u.Query()
+		if q.Get("statement_timeout") == "" {
+			q.Set("statement_timeout", "60000") // ms; bounds a writer stuck on a lock
+		}
+		u.RawQuery = q.Encode()
+		wdsn = u.String()
+	}
+	w, err := sql.Open("pgx", wdsn)
 	if err != nil {
 		return fmt.Errorf("db: open postgres %s: %w", Redact(dsn), err)
 	}
-	n := max(o.ReadConns, 8)
-	p.SetMaxOpenConns(n + o.Lanes + 2)
-	p.SetMaxIdleConns(n + o.Lanes + 2)
-	p.SetConnMaxIdleTime(5 * time.Minute)
-	if err := p.PingContext(ctx); err != nil {
-		p.Close()
+	w.SetMaxOpenConns(o.Lanes + 4) // the lanes plus InTx callers
+	w.SetMaxIdleConns(o.Lanes + 4)
+	w.SetConnMaxIdleTime(5 * time.Minute)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
 		return fmt.Errorf("db: connect postgres %s: %w", Redact(dsn), err)
 	}
-	d.write, d.read = p, p
+	r, err := sql.Open("pgx", dsn)
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("db: open postgres %s: %w", Redact(dsn), err)
+	}
+	r.SetMaxOpenConns(o.ReadConns)
+	r.SetMaxIdleConns(o.ReadConns)
+	r.SetConnMaxIdleTime(5 * time.Minute)
+	d.write, d.read = w, r
 	return nil
 }
 
@@ -370,6 +399,12 @@ type Tx struct {
 	ctx   context.Context // the transaction's context
 	jctx  context.Context // the caller's context, for values
 	hooks []func()
+
+	// PostgreSQL only: statements queued by Defer, sent as one round trip.
+	pending     strings.Builder
+	pendingArgs []any
+	err         error // the first failure of a deferred statement
+	sent        bool  // something deferred has reached the server
 }
 
 // Engine returns the engine the transaction runs on.
@@ -391,8 +426,60 @@ func (t *Tx) prep(q string) (*sql.Stmt, string, error) {
 	return nil, t.d.Rebind(q), nil
 }
 
+// Defer runs a statement whose result the caller does not need (ledger
+// rows, events). On SQLite it runs at once. On PostgreSQL it is queued and
+// sent together with the other queued statements in one round trip, before
+// the next statement of the transaction or when the closure returns; its
+// failure then fails the closure, which is rolled back as a whole.
+func (t *Tx) Defer(q string, args ...any) error {
+	if t.d.Engine != Postgres {
+		_, err := t.Exec(q, args...)
+		return err
+	}
+	if t.err != nil {
+		return t.err
+	}
+	// Renumber the placeholders after those already queued.
+	n := len(t.pendingArgs)
+	inStr := false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'':
+			inStr = !inStr
+		case c == '?' && !inStr:
+			n++
+			t.pending.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		t.pending.WriteByte(c)
+	}
+	t.pending.WriteString(";\n")
+	t.pendingArgs = append(t.pendingArgs, args...)
+	return nil
+}
+
+// flush sends the deferred statements (PostgreSQL).
+func (t *Tx) flush() error {
+	if t.err != nil || t.pending.Len() == 0 {
+		return t.err
+	}
+	args := append([]any{pgx.QueryExecModeSimpleProtocol}, t.pendingArgs...)
+	_, err := t.tx.ExecContext(t.ctx, t.pending.String(), args...)
+	t.sent = true
+	t.pending.Reset()
+	t.pendingArgs = t.pendingArgs[:0]
+	if err != nil {
+		t.err = err
+	}
+	return t.err
+}
+
 // Exec runs a statement in the transaction.
 func (t *Tx) Exec(q string, args ...any) (sql.Result, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
 	s, rq, err := t.prep(q)
 	if err != nil {
 		return nil, err
@@ -405,6 +492,9 @@ func (t *Tx) Exec(q string, args ...any) (sql.Result, error) {
 
 // Query runs a query in the transaction.
 func (t *Tx) Query(q string, args ...any) (*sql.Rows, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
 	s, rq, err := t.prep(q)
 	if err != nil {
 		return nil, err
@@ -417,6 +507,13 @@ func (t *Tx) Query(q string, args ...any) (*sql.Rows, error) {
 
 // QueryRow runs a one-row query in the transaction.
 func (t *Tx) QueryRow(q string, args ...any) *sql.Row {
+	if t.flush() != nil {
+		// A row whose Scan fails (never with sql.ErrNoRows); the closure's
+		// result is replaced by the deferred statement's error anyway.
+		dead, cancel := context.WithCancel(t.ctx)
+		cancel()
+		return t.tx.QueryRowContext(dead, q)
+	}
 	s, rq, err := t.prep(q)
 	if err != nil {
 		return t.tx.QueryRowContext(t.ctx, q, args...) // reports the prepare error on Scan
@@ -452,7 +549,7 @@ func (d *DB) WriteKeyed(ctx context.Context, key int64, fn func(*Tx) error) erro
 func (d *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
 	if d.Engine == Postgres {
 		j := &job{ctx: ctx, fn: fn}
-		d.runSolo(d.write, j)
+		d.runSolo(d.write, j, false)
 		if j.err == nil {
 			for _, h := range j.hooks {
 				h()

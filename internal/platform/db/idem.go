@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/omni-retail/omni/internal/platform/errs"
 )
@@ -41,6 +44,13 @@ func claimIdempotency(t *Tx) error {
 	if c == nil || c.committed.Load() {
 		return nil
 	}
+	t.AfterCommit(func() { c.committed.Store(true) })
+	if t.d.Engine == Postgres {
+		// Sent with the closure's first statement; a duplicate key fails the
+		// closure with ErrIdemKeyTaken (see deferredError).
+		return t.Defer(`INSERT INTO idempotency_keys (scope, idem_key, request_hash, status, created_at)
+			VALUES (?, ?, ?, 0, ?)`, c.Scope, c.Key, c.Hash, c.At.UnixMilli())
+	}
 	res, err := t.Exec(`INSERT INTO idempotency_keys (scope, idem_key, request_hash, status, created_at)
 		VALUES (?, ?, ?, 0, ?) ON CONFLICT (scope, idem_key) DO NOTHING`, c.Scope, c.Key, c.Hash, c.At.UnixMilli())
 	if err != nil {
@@ -49,8 +59,17 @@ func claimIdempotency(t *Tx) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrIdemKeyTaken
 	}
-	t.AfterCommit(func() { c.committed.Store(true) })
 	return nil
+}
+
+// deferredError maps the failure of deferred statements: a duplicate
+// idempotency key is the caller's conflict, anything else stays internal.
+func deferredError(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" && strings.HasPrefix(pe.ConstraintName, "idempotency_keys") {
+		return ErrIdemKeyTaken
+	}
+	return fmt.Errorf("db: deferred statement: %w", err)
 }
 
 // IdemRecord is a stored idempotency key. Status 0 means the effects have
@@ -81,14 +100,58 @@ func (d *DB) LookupIdem(ctx context.Context, scope, key string) (rec IdemRecord,
 	return rec, true, nil
 }
 
-// StoreIdemResponse records the response of a claimed key so that retries
-// get it again.
-func (d *DB) StoreIdemResponse(ctx context.Context, c *IdemClaim, status int, contentType string, body []byte) error {
-	return d.Write(ctx, func(t *Tx) error {
-		_, err := t.Exec(`UPDATE idempotency_keys SET status = ?, content_type = ?, response = ?
-			WHERE scope = ? AND idem_key = ?`, status, contentType, body, c.Scope, c.Key)
-		return err
-	})
+// idemResponse is a response waiting to be stored with its key.
+type idemResponse struct {
+	scope, key, contentType string
+	status                  int
+	body                    []byte
+}
+
+// QueueIdemResponse records the response of a claimed key without waiting
+// for a commit of its own: the next write transaction stores it (a no-op
+// write is queued when none is waiting). Until then, and if the process
+// stops first, a retry finds the key claimed without a response and is
+// answered 409 idempotency_key_in_progress; it can never apply the write
+// twice, because the claim committed with the effects.
+func (d *DB) QueueIdemResponse(c *IdemClaim, status int, contentType string, body []byte) {
+	d.idemMu.Lock()
+	first := len(d.idemQ) == 0
+	d.idemQ = append(d.idemQ, idemResponse{scope: c.Scope, key: c.Key, contentType: contentType, status: status, body: body})
+	d.idemMu.Unlock()
+	if first {
+		go func() { _ = d.Write(context.Background(), func(*Tx) error { return nil }) }()
+	}
+}
+
+// takeIdemQueue removes and returns the queued responses.
+func (d *DB) takeIdemQueue() []idemResponse {
+	d.idemMu.Lock()
+	defer d.idemMu.Unlock()
+	q := d.idemQ
+	d.idemQ = nil
+	return q
+}
+
+// requeueIdem puts back responses whose transaction did not commit.
+func (d *DB) requeueIdem(q []idemResponse) {
+	if len(q) == 0 {
+		return
+	}
+	d.idemMu.Lock()
+	d.idemQ = append(q, d.idemQ...)
+	d.idemMu.Unlock()
+}
+
+// storeIdem writes queued responses in tx.
+func (d *DB) storeIdem(ctx context.Context, tx *sql.Tx, q []idemResponse) error {
+	t := &Tx{d: d, tx: tx, ctx: ctx, jctx: ctx}
+	for _, r := range q {
+		if err := t.Defer(`UPDATE idempotency_keys SET status = ?, content_type = ?, response = ? WHERE scope = ? AND idem_key = ?`,
+			r.status, r.contentType, r.body, r.scope, r.key); err != nil {
+			return err
+		}
+	}
+	return t.flush()
 }
 
 // PurgeIdem deletes keys older than the cutoff and returns how many.

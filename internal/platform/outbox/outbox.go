@@ -36,7 +36,7 @@ func (o *Outbox) Append(tx *db.Tx, topic, subject string, payload any) error {
 	if err != nil {
 		return fmt.Errorf("outbox: encode %s: %w", topic, err)
 	}
-	if _, err := tx.Exec(`INSERT INTO events (topic, subject, payload, created_at) VALUES (?, ?, ?, ?)`,
+	if err := tx.Defer(`INSERT INTO events (topic, subject, payload, created_at) VALUES (?, ?, ?, ?)`,
 		topic, subject, string(b), o.now().UnixMilli()); err != nil {
 		return fmt.Errorf("outbox: append %s: %w", topic, err)
 	}

@@ -2,12 +2,10 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -36,7 +34,7 @@ var (
 //
 // A request that fails without committing anything stores nothing, so its
 // retry is evaluated afresh. Keys are kept for 24 hours.
-func Idempotent(d *db.DB, log *slog.Logger, now func() time.Time, next HandlerFunc) HandlerFunc {
+func Idempotent(d *db.DB, now func() time.Time, next HandlerFunc) HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		key := r.Header.Get("Idempotency-Key")
 		if key == "" {
@@ -89,11 +87,7 @@ func Idempotent(d *db.DB, log *slog.Logger, now func() time.Time, next HandlerFu
 			err = nil
 		}
 		if rec.status < 500 {
-			// Stored before the client can retry: the response is already
-			// written to the buffer, not flushed, until the handler returns.
-			if err := d.StoreIdemResponse(context.WithoutCancel(r.Context()), claim, rec.status, rec.Header().Get("Content-Type"), rec.body); err != nil {
-				log.Error("idempotency: store response", "err", err)
-			}
+			d.QueueIdemResponse(claim, rec.status, rec.Header().Get("Content-Type"), rec.body)
 		}
 		return err
 	}
