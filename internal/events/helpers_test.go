@@ -59,12 +59,13 @@ func (f *fixture) emit(t *testing.T, topics ...string) []int64 {
 	for i, topic := range topics {
 		var id int64
 		err := f.d.Write(context.Background(), func(tx *db.Tx) error {
-			if err := f.ob.Append(tx, topic, "S-"+topic, map[string]any{"n": i, "topic": topic}); err != nil {
-				return err
-			}
-			return tx.QueryRow(`SELECT MAX(id) FROM events`).Scan(&id)
+			return f.ob.Append(tx, topic, "S-"+topic, map[string]any{"n": i, "topic": topic})
 		})
 		if err != nil {
+			t.Fatalf("append %s: %v", topic, err)
+		}
+		// Append may be sent with the commit (db.Tx.Defer): read the id after it.
+		if err := f.d.QueryRow(context.Background(), `SELECT MAX(id) FROM events WHERE topic = ?`, topic).Scan(&id); err != nil {
 			t.Fatalf("append %s: %v", topic, err)
 		}
 		ids = append(ids, id)

@@ -169,6 +169,7 @@ func TestHTTPReservations(t *testing.T) {
 		}
 		wrong := e.do(t, "POST", "/api/v1/inventory/reservations", ops, `{"channel":"mini","lines":[{"sku":"TEE-BLK-M","location":"SH1","qty":"two"}]}`)
 		problem(t, wrong, 400, "wrong_type")
+		problem(t, e.do(t, "POST", "/api/v1/inventory/reservations", ops, ok, "Content-Type", "text/plain"), 415, "unsupported_media_type")
 		problem(t, e.do(t, "POST", "/api/v1/inventory/transfers", ops, `{"from":"SH1","to":"SH1","lines":[{"sku":"TEE-BLK-M","qty":1}]}`), 422, "validation_failed")
 
 		id := int64(r.body["id"].(float64))

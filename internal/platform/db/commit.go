@@ -110,7 +110,11 @@ func (l *lane) exec(batch []*job) {
 		return
 	}
 	idem := l.d.takeIdemQueue()
-	if err := l.d.storeIdem(ctx, tx, idem); err != nil {
+	err = l.d.storeIdem(ctx, tx, idem)
+	if err == nil && l.d.Engine == Postgres {
+		_, err = tx.ExecContext(ctx, "SAVEPOINT omni_job", pgx.QueryExecModeSimpleProtocol)
+	}
+	if err != nil {
 		_ = tx.Rollback()
 		l.d.requeueIdem(idem)
 		l.retryAlone(batch)
@@ -226,13 +230,14 @@ func (d *DB) retryIdem(q []idemResponse) bool {
 func (d *DB) call(ctx context.Context, tx *sql.Tx, j *job, savepoint bool) (hooks []func(), err error, broken bool) {
 	t := &Tx{d: d, tx: tx, ctx: ctx, jctx: j.ctx}
 	pg := d.Engine == Postgres
-	if savepoint {
-		if pg {
-			_ = t.Defer("SAVEPOINT omni_job") // travels with the closure's first statement
-		} else if _, err := tx.ExecContext(ctx, "SAVEPOINT omni_job"); err != nil {
+	if savepoint && !pg {
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT omni_job"); err != nil {
 			return nil, err, true
 		}
 	}
+	// On PostgreSQL the savepoint is already set (by exec, or by the previous
+	// closure's last round trip), and this closure's last round trip
+	// releases it and sets the next one.
 	err = d.run(t, j, savepoint && pg)
 	if err == nil {
 		if savepoint && !pg {
@@ -242,20 +247,22 @@ func (d *DB) call(ctx context.Context, tx *sql.Tx, j *job, savepoint bool) (hook
 		}
 		return t.hooks, nil, false
 	}
-	if savepoint {
-		if pg {
-			if t.sent {
-				_, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT omni_job; RELEASE SAVEPOINT omni_job", pgx.QueryExecModeSimpleProtocol)
-				return nil, err, rerr != nil
-			}
-			return nil, err, false // nothing reached the server: no savepoint to undo
+	if !savepoint {
+		return nil, err, false
+	}
+	if pg {
+		if !t.sent {
+			return nil, err, false // nothing reached the server
 		}
-		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT omni_job"); rerr != nil {
-			return nil, err, true
-		}
-		if _, rerr := tx.ExecContext(ctx, "RELEASE SAVEPOINT omni_job"); rerr != nil {
-			return nil, err, true
-		}
+		// ROLLBACK TO keeps the savepoint for the next closure.
+		_, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT omni_job", pgx.QueryExecModeSimpleProtocol)
+		return nil, err, rerr != nil
+	}
+	if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT omni_job"); rerr != nil {
+		return nil, err, true
+	}
+	if _, rerr := tx.ExecContext(ctx, "RELEASE SAVEPOINT omni_job"); rerr != nil {
+		return nil, err, true
 	}
 	return nil, err, false
 }
@@ -281,6 +288,7 @@ func (d *DB) run(t *Tx, j *job, release bool) (err error) {
 	}
 	if release {
 		_ = t.Defer("RELEASE SAVEPOINT omni_job")
+		_ = t.Defer("SAVEPOINT omni_job") // for the next closure; COMMIT drops an unused one
 	}
 	if err := t.flush(); err != nil {
 		return deferredError(err)

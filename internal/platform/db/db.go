@@ -148,8 +148,8 @@ func Open(ctx context.Context, rawURL string, o Options) (*DB, error) {
 			// Each closure is a subtransaction: past 64 of them PostgreSQL's
 			// per-backend subtransaction cache overflows, and repeated updates
 			// of one hot row lengthen its version chain within the
-			// transaction. Smaller batches commit faster there.
-			o.MaxBatch = 32
+			// transaction. Batches stay under the cache's size.
+			o.MaxBatch = 60
 		}
 	}
 	if o.ReadConns <= 0 {
@@ -429,8 +429,12 @@ func (t *Tx) prep(q string) (*sql.Stmt, string, error) {
 // Defer runs a statement whose result the caller does not need (ledger
 // rows, events). On SQLite it runs at once. On PostgreSQL it is queued and
 // sent together with the other queued statements in one round trip, before
-// the next statement of the transaction or when the closure returns; its
-// failure then fails the closure, which is rolled back as a whole.
+// the closure's next Exec or when the closure returns; its failure then
+// fails the closure, which is rolled back as a whole.
+//
+// Queries (Query, QueryRow) do not wait for deferred statements: a closure
+// must not defer a write that a later query of its own reads or references
+// (a row a later INSERT points to by foreign key, say).
 func (t *Tx) Defer(q string, args ...any) error {
 	if t.d.Engine != Postgres {
 		_, err := t.Exec(q, args...)
@@ -465,8 +469,8 @@ func (t *Tx) flush() error {
 		return t.err
 	}
 	args := append([]any{pgx.QueryExecModeSimpleProtocol}, t.pendingArgs...)
-	_, err := t.tx.ExecContext(t.ctx, t.pending.String(), args...)
 	t.sent = true
+	_, err := t.tx.ExecContext(t.ctx, t.pending.String(), args...)
 	t.pending.Reset()
 	t.pendingArgs = t.pendingArgs[:0]
 	if err != nil {
@@ -475,11 +479,12 @@ func (t *Tx) flush() error {
 	return t.err
 }
 
-// Exec runs a statement in the transaction.
+// Exec runs a statement in the transaction, after the deferred ones.
 func (t *Tx) Exec(q string, args ...any) (sql.Result, error) {
 	if err := t.flush(); err != nil {
 		return nil, err
 	}
+	t.sent = true
 	s, rq, err := t.prep(q)
 	if err != nil {
 		return nil, err
@@ -490,11 +495,12 @@ func (t *Tx) Exec(q string, args ...any) (sql.Result, error) {
 	return t.tx.ExecContext(t.ctx, rq, args...)
 }
 
-// Query runs a query in the transaction.
+// Query runs a query in the transaction (before any deferred statement).
 func (t *Tx) Query(q string, args ...any) (*sql.Rows, error) {
-	if err := t.flush(); err != nil {
-		return nil, err
+	if t.err != nil {
+		return nil, t.err
 	}
+	t.sent = true
 	s, rq, err := t.prep(q)
 	if err != nil {
 		return nil, err
@@ -505,9 +511,11 @@ func (t *Tx) Query(q string, args ...any) (*sql.Rows, error) {
 	return t.tx.QueryContext(t.ctx, rq, args...)
 }
 
-// QueryRow runs a one-row query in the transaction.
+// QueryRow runs a one-row query in the transaction (before any deferred
+// statement).
 func (t *Tx) QueryRow(q string, args ...any) *sql.Row {
-	if t.flush() != nil {
+	t.sent = true
+	if t.err != nil {
 		// A row whose Scan fails (never with sql.ErrNoRows); the closure's
 		// result is replaced by the deferred statement's error anyway.
 		dead, cancel := context.WithCancel(t.ctx)

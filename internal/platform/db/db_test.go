@@ -112,3 +112,45 @@ func TestParseURL(t *testing.T) {
 		t.Errorf("Redact = %q", got)
 	}
 }
+
+// A deferred statement that fails fails its own closure — undoing the
+// closure's other writes — and nothing else of the shared batch.
+func TestDeferredFailureUndoesOnlyItsClosure(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		const n = 120
+		var wg sync.WaitGroup
+		results := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				results[i] = d.Write(ctx, func(tx *db.Tx) error {
+					if _, err := tx.Exec(`INSERT INTO events (topic, subject, payload, created_at) VALUES ('immediate', ?, '{}', 0)`, fmt.Sprint(i)); err != nil {
+						return err
+					}
+					if err := tx.Defer(`INSERT INTO events (topic, subject, payload, created_at) VALUES ('deferred', ?, '{}', 0)`, fmt.Sprint(i)); err != nil {
+						return err
+					}
+					if i%4 == 0 { // version 1 exists: a primary-key violation, found late on PostgreSQL
+						return tx.Defer(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'dup', 0)`)
+					}
+					return nil
+				})
+			})
+		}
+		wg.Wait()
+		for i, err := range results {
+			if (i%4 == 0) != (err != nil) {
+				t.Fatalf("closure %d: err = %v", i, err)
+			}
+		}
+		for _, topic := range []string{"immediate", "deferred"} {
+			var got int
+			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM events WHERE topic = ?`, topic).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != n-n/4 {
+				t.Fatalf("%s rows = %d; want %d (failed closures must leave nothing)", topic, got, n-n/4)
+			}
+		}
+	})
+}

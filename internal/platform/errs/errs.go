@@ -27,6 +27,7 @@ const (
 	Forbidden                    // 403
 	TooLarge                     // 413
 	MethodNotAllowed             // 405
+	UnsupportedMedia             // 415
 )
 
 // Status is the HTTP status of a kind.
@@ -48,6 +49,8 @@ func (k Kind) Status() int {
 		return 413
 	case MethodNotAllowed:
 		return 405
+	case UnsupportedMedia:
+		return 415
 	}
 	return 500
 }

@@ -30,7 +30,9 @@ func New(now func() time.Time) *Outbox {
 }
 
 // Append records an event of topic (e.g. "inventory.level_changed") about
-// subject (e.g. "SKU-1@SH01") in tx. The payload is stored as JSON.
+// subject (e.g. "SKU-1@SH01") in tx. The payload is stored as JSON. The row
+// is written as a deferred statement (db.Tx.Defer): it commits with the
+// transaction, but a query later in the same closure does not see it.
 func (o *Outbox) Append(tx *db.Tx, topic, subject string, payload any) error {
 	b, err := json.Marshal(payload)
 	if err != nil {

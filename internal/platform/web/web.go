@@ -168,7 +168,7 @@ func JSON(w http.ResponseWriter, status int, v any) error {
 // fields, trailing data and type mismatches, naming the field.
 func Decode(r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return errs.E(errs.Malformed, "unsupported_media_type", "the body must be application/json, not %s", ct)
+		return errs.E(errs.UnsupportedMedia, "unsupported_media_type", "the body must be application/json (send Content-Type: application/json), not %s", ct)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
