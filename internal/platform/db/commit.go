@@ -121,12 +121,13 @@ func (l *lane) exec(batch []*job) {
 		return
 	}
 	broken := false
+	stmts := map[string]*sql.Stmt{}
 	for _, j := range batch {
 		if err := j.ctx.Err(); err != nil {
 			j.err = err
 			continue
 		}
-		j.hooks, j.err, broken = l.d.call(ctx, tx, j, true)
+		j.hooks, j.err, broken = l.d.call(ctx, tx, stmts, j, true)
 		if broken {
 			break
 		}
@@ -190,7 +191,7 @@ func (d *DB) runSolo(pool *sql.DB, j *job, withIdem bool) bool {
 			return d.runSolo(pool, j, false)
 		}
 	}
-	j.hooks, j.err, _ = d.call(ctx, tx, j, false)
+	j.hooks, j.err, _ = d.call(ctx, tx, map[string]*sql.Stmt{}, j, false)
 	if j.err != nil {
 		_ = tx.Rollback()
 		if len(idem) > 0 { // keep the responses: run them alone
@@ -227,8 +228,8 @@ func (d *DB) retryIdem(q []idemResponse) bool {
 // call runs a job's closure, under a savepoint of its own when it shares the
 // transaction. broken reports that the transaction itself can no longer be
 // used (its savepoint could not be set, released or rolled back).
-func (d *DB) call(ctx context.Context, tx *sql.Tx, j *job, savepoint bool) (hooks []func(), err error, broken bool) {
-	t := &Tx{d: d, tx: tx, ctx: ctx, jctx: j.ctx}
+func (d *DB) call(ctx context.Context, tx *sql.Tx, stmts map[string]*sql.Stmt, j *job, savepoint bool) (hooks []func(), err error, broken bool) {
+	t := &Tx{d: d, tx: tx, ctx: ctx, jctx: j.ctx, stmts: stmts}
 	pg := d.Engine == Postgres
 	if savepoint && !pg {
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT omni_job"); err != nil {

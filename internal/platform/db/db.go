@@ -399,6 +399,7 @@ type Tx struct {
 	ctx   context.Context // the transaction's context
 	jctx  context.Context // the caller's context, for values
 	hooks []func()
+	stmts map[string]*sql.Stmt // SQLite: statements bound to this transaction
 
 	// PostgreSQL only: statements queued by Defer, sent as one round trip.
 	pending     strings.Builder
@@ -418,8 +419,15 @@ func (t *Tx) Context() context.Context { return t.jctx }
 
 func (t *Tx) prep(q string) (*sql.Stmt, string, error) {
 	if t.d.Engine == SQLite {
+		if s := t.stmts[q]; s != nil {
+			return s, "", nil
+		}
 		if s, _ := t.d.stmt(t.ctx, t.d.write, q); s != nil {
-			return t.tx.StmtContext(t.ctx, s), "", nil
+			ts := t.tx.StmtContext(t.ctx, s)
+			if t.stmts != nil {
+				t.stmts[q] = ts // reused by the batch's later closures
+			}
+			return ts, "", nil
 		}
 		return nil, q, nil
 	}

@@ -113,7 +113,6 @@ CREATE TABLE stock_movements (
     created_at       BIGINT NOT NULL
 );
 CREATE INDEX stock_movements_level ON stock_movements (sku_id, location_id, id);
-CREATE INDEX stock_movements_created ON stock_movements (created_at);
 
 CREATE TABLE reservations (
     id {{ID}},
@@ -125,7 +124,6 @@ CREATE TABLE reservations (
     updated_at BIGINT NOT NULL
 );
 CREATE INDEX reservations_expiry ON reservations (expires_at) WHERE status = 'active';
-CREATE INDEX reservations_reference ON reservations (reference);
 
 CREATE TABLE reservation_lines (
     reservation_id BIGINT NOT NULL REFERENCES reservations (id),
