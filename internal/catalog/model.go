@@ -129,7 +129,7 @@ type ImportResult struct {
 
 // Limits of the fields.
 const (
-	MaxCodeLen  = 64
+	MaxCodeLen  = errs.MaxCodeLen
 	MaxNameLen  = 200 // characters
 	MaxLabelLen = 64  // category, brand, season, colour, size (characters)
 	MaxPrice    = 100_000_000
@@ -169,18 +169,7 @@ func checkCode(s, field string, add addFunc) {
 	}
 }
 
-func validCode(s string) bool {
-	if s == "" || len(s) > MaxCodeLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+func validCode(s string) bool { return errs.ValidCode(s) }
 
 // checkText checks a free-text field: valid UTF-8 without control
 // characters, at most max characters, and present when required.

@@ -177,38 +177,35 @@ func transition(tx *db.Tx, id int64, from, to TransferStatus, col string, at int
 	return nil
 }
 
-// ShipTransfer sends a requested transfer: the units leave the source and
-// are in transit to the destination.
-func (s *Service) ShipTransfer(ctx context.Context, id int64) (Transfer, error) {
+// step moves a transfer from one status to the next, exactly once, and
+// books each line's movements with perLine, in one transaction. The caller
+// must be allowed at the location atLoc picks.
+func (s *Service) step(ctx context.Context, id int64, from, to TransferStatus, stampCol string, atLoc func(transferHead) int64,
+	perLine func(tx *db.Tx, h transferHead, i int, ln TransferLine, c change, at int64) ([]levelEvent, error)) (Transfer, error) {
 	h, lines, refs, err := s.transferHead(ctx, id)
 	if err != nil {
 		return Transfer{}, err
 	}
-	if err := auth.RequireLocation(ctx, h.from); err != nil {
+	if err := auth.RequireLocation(ctx, atLoc(h)); err != nil {
 		return Transfer{}, err
 	}
 	actor := auth.Actor(ctx)
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		at := s.now().UnixMilli()
-		if err := transition(tx, id, Requested, Shipped, "shipped_at", at); err != nil {
+		if err := transition(tx, id, from, to, stampCol, at); err != nil {
 			return err
 		}
 		ref := strconv.FormatInt(id, 10)
 		var evs []levelEvent
 		for i, ln := range lines {
-			src, _, err := s.apply(tx, change{sku: refs[i], loc: h.from, kind: TransferOut, dOnHand: -ln.Qty, dHeld: -ln.Qty,
-				refType: "transfer", refID: ref, actor: actor}, at)
+			base := change{sku: refs[i], refType: "transfer", refID: ref, actor: actor}
+			e, err := perLine(tx, h, i, ln, base, at)
 			if err != nil {
 				return err
 			}
-			dst, _, err := s.apply(tx, change{sku: refs[i], loc: h.to, kind: Transit, dTransit: ln.Qty,
-				refType: "transfer", refID: ref, actor: actor}, at)
-			if err != nil {
-				return err
-			}
-			evs = append(evs, s.ev(ctx, ln.SKU, h.from, src), s.ev(ctx, ln.SKU, h.to, dst))
+			evs = append(evs, e...)
 		}
-		return s.ob.Append(tx, "inventory.transfer_shipped", ref, map[string]any{"transfer": id, "levels": evs})
+		return s.ob.Append(tx, "inventory.transfer_"+string(to), ref, map[string]any{"transfer": id, "levels": evs})
 	})
 	if err != nil {
 		return Transfer{}, err
@@ -216,15 +213,35 @@ func (s *Service) ShipTransfer(ctx context.Context, id int64) (Transfer, error) 
 	return s.GetTransfer(ctx, id)
 }
 
+func source(h transferHead) int64      { return h.from }
+func destination(h transferHead) int64 { return h.to }
+
+// ShipTransfer sends a requested transfer: the units leave the source and
+// are in transit to the destination.
+func (s *Service) ShipTransfer(ctx context.Context, id int64) (Transfer, error) {
+	return s.step(ctx, id, Requested, Shipped, "shipped_at", source,
+		func(tx *db.Tx, h transferHead, _ int, ln TransferLine, c change, at int64) ([]levelEvent, error) {
+			out, in := c, c
+			out.loc, out.kind, out.dOnHand, out.dHeld = h.from, TransferOut, -ln.Qty, -ln.Qty
+			in.loc, in.kind, in.dTransit = h.to, Transit, ln.Qty
+			src, _, err := s.apply(tx, out, at)
+			if err != nil {
+				return nil, err
+			}
+			dst, _, err := s.apply(tx, in, at)
+			if err != nil {
+				return nil, err
+			}
+			return []levelEvent{s.ev(tx.Context(), ln.SKU, h.from, src), s.ev(tx.Context(), ln.SKU, h.to, dst)}, nil
+		})
+}
+
 // ReceiveTransfer books a shipped transfer in at the destination. Lines not
 // listed arrived in full; a shortfall leaves transit as an adjustment with
 // the reason "transfer shortfall".
 func (s *Service) ReceiveTransfer(ctx context.Context, id int64, in ReceiveRequest) (Transfer, error) {
-	h, lines, refs, err := s.transferHead(ctx, id)
+	_, lines, _, err := s.transferHead(ctx, id)
 	if err != nil {
-		return Transfer{}, err
-	}
-	if err := auth.RequireLocation(ctx, h.to); err != nil {
 		return Transfer{}, err
 	}
 	got := map[string]int64{}
@@ -248,77 +265,47 @@ func (s *Service) ReceiveTransfer(ctx context.Context, id int64, in ReceiveReque
 	if err := v.Err(); err != nil {
 		return Transfer{}, err
 	}
-	actor := auth.Actor(ctx)
-	err = s.db.Write(ctx, func(tx *db.Tx) error {
-		at := s.now().UnixMilli()
-		if err := transition(tx, id, Shipped, Received, "received_at", at); err != nil {
-			return err
-		}
-		ref := strconv.FormatInt(id, 10)
-		var evs []levelEvent
-		for i, ln := range lines {
+	return s.step(ctx, id, Shipped, Received, "received_at", destination,
+		func(tx *db.Tx, h transferHead, i int, ln TransferLine, c change, at int64) ([]levelEvent, error) {
 			r, ok := got[ln.SKU]
 			if !ok {
 				r = ln.Qty
 			}
+			c.loc = h.to
 			var l levelRow
 			var err error
 			if r > 0 {
-				if l, _, err = s.apply(tx, change{sku: refs[i], loc: h.to, kind: TransferIn, dOnHand: r, dTransit: -r,
-					refType: "transfer", refID: ref, actor: actor}, at); err != nil {
-					return err
+				in := c
+				in.kind, in.dOnHand, in.dTransit = TransferIn, r, -r
+				if l, _, err = s.apply(tx, in, at); err != nil {
+					return nil, err
 				}
 			}
 			if short := ln.Qty - r; short > 0 {
-				if l, _, err = s.apply(tx, change{sku: refs[i], loc: h.to, kind: Adjustment, dTransit: -short,
-					reason: "transfer shortfall", refType: "transfer", refID: ref, actor: actor}, at); err != nil {
-					return err
+				adj := c
+				adj.kind, adj.dTransit, adj.reason = Adjustment, -short, "transfer shortfall"
+				if l, _, err = s.apply(tx, adj, at); err != nil {
+					return nil, err
 				}
 			}
 			if _, err := tx.Exec(`UPDATE transfer_lines SET received_qty = ? WHERE transfer_id = ? AND line_no = ?`, r, id, i+1); err != nil {
-				return err
+				return nil, err
 			}
-			evs = append(evs, s.ev(ctx, ln.SKU, h.to, l))
-		}
-		return s.ob.Append(tx, "inventory.transfer_received", ref, map[string]any{"transfer": id, "levels": evs})
-	})
-	if err != nil {
-		return Transfer{}, err
-	}
-	return s.GetTransfer(ctx, id)
+			return []levelEvent{s.ev(tx.Context(), ln.SKU, h.to, l)}, nil
+		})
 }
 
 // CancelTransfer cancels a requested transfer and releases its hold.
 func (s *Service) CancelTransfer(ctx context.Context, id int64) (Transfer, error) {
-	h, lines, refs, err := s.transferHead(ctx, id)
-	if err != nil {
-		return Transfer{}, err
-	}
-	if err := auth.RequireLocation(ctx, h.from); err != nil {
-		return Transfer{}, err
-	}
-	actor := auth.Actor(ctx)
-	err = s.db.Write(ctx, func(tx *db.Tx) error {
-		at := s.now().UnixMilli()
-		if err := transition(tx, id, Requested, TransferCanceled, "", at); err != nil {
-			return err
-		}
-		ref := strconv.FormatInt(id, 10)
-		var evs []levelEvent
-		for i, ln := range lines {
-			l, _, err := s.apply(tx, change{sku: refs[i], loc: h.from, kind: Release, dHeld: -ln.Qty,
-				reason: "transfer cancelled", refType: "transfer", refID: ref, actor: actor}, at)
+	return s.step(ctx, id, Requested, TransferCanceled, "", source,
+		func(tx *db.Tx, h transferHead, _ int, ln TransferLine, c change, at int64) ([]levelEvent, error) {
+			c.loc, c.kind, c.dHeld, c.reason = h.from, Release, -ln.Qty, "transfer cancelled"
+			l, _, err := s.apply(tx, c, at)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			evs = append(evs, s.ev(ctx, ln.SKU, h.from, l))
-		}
-		return s.ob.Append(tx, "inventory.transfer_cancelled", ref, map[string]any{"transfer": id, "levels": evs})
-	})
-	if err != nil {
-		return Transfer{}, err
-	}
-	return s.GetTransfer(ctx, id)
+			return []levelEvent{s.ev(tx.Context(), ln.SKU, h.from, l)}, nil
+		})
 }
 
 // ev renders a level for an event, resolving the location code.

@@ -20,18 +20,7 @@ const (
 
 // ValidCode reports whether s is a valid location or channel code:
 // 1 to 64 of A–Z, a–z, 0–9, '.', '_' and '-'.
-func ValidCode(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+func ValidCode(s string) bool { return errs.ValidCode(s) }
 
 func checkCode(v *errs.Validator, code, field string) {
 	if code == "" {

@@ -179,3 +179,22 @@ func (v *Validator) Err() error {
 	}
 	return &Error{Kind: Invalid, Code: "validation_failed", Message: msg, Fields: v.fields}
 }
+
+// MaxCodeLen is the longest business code (SKU, style, location, channel).
+const MaxCodeLen = 64
+
+// ValidCode reports whether s is a valid business code: 1 to MaxCodeLen of
+// A–Z, a–z, 0–9, '.', '_' and '-'. Codes appear in URLs and CSV files
+// unescaped, so nothing else is allowed.
+func ValidCode(s string) bool {
+	if s == "" || len(s) > MaxCodeLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
