@@ -31,8 +31,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL through pgx's database/sql driver
-	_ "modernc.org/sqlite"             // pure-Go SQLite: no cgo, one static binary
+	_ "github.com/jackc/pgx/v5/stdlib"       // PostgreSQL through pgx's database/sql driver
+	_ "github.com/ncruces/go-sqlite3/driver" // pure-Go SQLite (WebAssembly build run by wazero): no cgo, one static binary
 )
 
 // ErrClosed is returned by writes submitted after Close.
@@ -195,7 +195,7 @@ func (d *DB) openSQLite(ctx context.Context, path string, o Options) error {
 		}
 	}
 	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
-	w, err := sql.Open("sqlite", "file:"+path+"?"+common+
+	w, err := sql.Open("sqlite3", "file:"+path+"?"+common+
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous("+syncMode+")"+
 		"&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)") // savepoint sub-journals in memory, 64 MiB page cache
 	if err != nil {
@@ -214,7 +214,7 @@ func (d *DB) openSQLite(ctx context.Context, path string, o Options) error {
 		w.Close()
 		return fmt.Errorf("db: sqlite %s: WAL journal not enabled (got %q): %v", path, mode, err)
 	}
-	r, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite3", "file:"+path+"?"+common+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return fmt.Errorf("db: open sqlite readers %s: %w", path, err)
