@@ -141,13 +141,23 @@ func (s *Service) Reserve(ctx context.Context, in ReserveRequest) (Reservation, 
 			}
 			evs = append(evs, evLevel(ln.SKU, ln.Location, levels[i]))
 		}
-		return s.ob.Append(tx, "inventory.reserved", ref, map[string]any{
-			"reservation": res.ID, "channel": ch.Code, "reference": in.Reference, "expires_at": res.ExpiresAt, "levels": evs})
+		return s.ob.Append(tx, "inventory.reserved", ref, reservedEvent{
+			Reservation: res.ID, Channel: ch.Code, Reference: in.Reference, ExpiresAt: res.ExpiresAt, Levels: evs})
 	})
 	if err != nil {
 		return Reservation{}, err
 	}
 	return res, nil
+}
+
+// reservedEvent is the payload of inventory.reserved (a struct: it is
+// encoded on the flash-sale hot path).
+type reservedEvent struct {
+	Reservation int64        `json:"reservation"`
+	Channel     string       `json:"channel"`
+	Reference   string       `json:"reference"`
+	ExpiresAt   time.Time    `json:"expires_at"`
+	Levels      []levelEvent `json:"levels"`
 }
 
 // takeShare counts a line against the channel's share of the style: held +
