@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -180,6 +181,47 @@ func TestHTTPReservations(t *testing.T) {
 		check := e.do(t, "GET", "/api/v1/inventory/ledger/check", e.admin, "")
 		if check.body["consistent"] != true {
 			t.Fatalf("ledger: %s", check.raw)
+		}
+	})
+}
+
+// Concurrent retries of one keyed request apply it once: every answer is
+// the first answer, a replay of it, or "in progress".
+func TestHTTPIdempotentRetriesRace(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		body := `{"channel":"mini","reference":"ORD-9","lines":[{"sku":"TEE-BLK-M","location":"SH1","qty":1}]}`
+		const n = 24
+		statuses := make(chan int, n)
+		ids := make(chan float64, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				r := e.do(t, "POST", "/api/v1/inventory/reservations", e.keys["ops"], body, "Idempotency-Key", "same-key")
+				statuses <- r.status
+				if r.status == 201 {
+					ids <- r.body["id"].(float64)
+				} else if r.status != 409 || r.body["code"] != "idempotency_key_in_progress" || r.header.Get("Retry-After") == "" {
+					t.Errorf("answer %d %s", r.status, r.raw)
+				}
+			})
+		}
+		wg.Wait()
+		close(statuses)
+		close(ids)
+		first := -1.0
+		for id := range ids {
+			if first >= 0 && id != first {
+				t.Fatalf("two different reservations (%v, %v) for one key", first, id)
+			}
+			first = id
+		}
+		if first < 0 {
+			t.Fatal("no request succeeded")
+		}
+		lv := e.do(t, "GET", "/api/v1/inventory/levels/TEE-BLK-M/SH1", e.admin, "")
+		if lv.body["reserved"] != float64(1) {
+			t.Fatalf("reserved = %v after %d retries of one request; want 1", lv.body["reserved"], n)
 		}
 	})
 }

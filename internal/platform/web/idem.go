@@ -75,6 +75,7 @@ func Idempotent(d *db.DB, now func() time.Time, next HandlerFunc) HandlerFunc {
 			if done, err := replay(w, r, d, scope, key, hash); done || err != nil {
 				return err
 			}
+			w.Header().Set("Retry-After", "1")
 			return ErrIdemInProgress
 		}
 		if !claim.Committed() {
