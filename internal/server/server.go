@@ -77,7 +77,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 // Wire builds the services and routes over an open, migrated store.
 func Wire(cfg config.Config, d *db.DB, log *slog.Logger, now func() time.Time) (*App, error) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "omni_db_commits_total", Help: "Write transactions committed or attempted by the committers."},
+			func() float64 { b, _ := d.Stats().Snapshot(); return float64(b) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "omni_db_writes_total", Help: "Write closures run by the committers (several share a commit)."},
+			func() float64 { _, j := d.Stats().Snapshot(); return float64(j) }))
 	a := &App{Cfg: cfg, DB: d, Log: log, Reg: reg, Now: now, Outbox: outbox.New(now), Auth: auth.NewService(d, now)}
 	a.Modules = wireModules(a)
 	a.Routes = routes(a)
