@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 
+	"github.com/omni-retail/omni/internal/analytics"
 	"github.com/omni-retail/omni/internal/bench"
 )
 
@@ -17,6 +18,7 @@ const benchUsage = `Usage: omni bench <benchmark> [flags]
 
 Benchmarks:
   flashsale   concurrent clients race to reserve one SKU's stock over HTTP
+  analytics   import + RFM, CLV, personas, ABC on a real file; RFM + ABC on a generated history
 `
 
 func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -30,6 +32,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	switch args[0] {
 	case "flashsale":
 		return benchFlashSale(ctx, args[1:], getenv, stdout, stderr)
+	case "analytics":
+		return benchAnalytics(args[1:], stdout, stderr)
 	}
 	return usageError{fmt.Errorf("bench: unknown benchmark %q", args[0])}
 }
@@ -79,5 +83,33 @@ func benchFlashSale(ctx context.Context, args []string, getenv func(string) stri
 	if r.Oversold > 0 || !r.LedgerConsistent || !r.LevelMatches {
 		return errors.New("bench flashsale: CORRECTNESS FAILURE (see above)")
 	}
+	return nil
+}
+
+func benchAnalytics(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("omni bench analytics", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := bench.AnalyticsOptions{Format: analytics.FormatOnlineRetail}
+	fs.StringVar(&o.Input, "input", "../shared/data/online_retail.csv.gz", "UCI Online Retail file (empty: skip)")
+	fs.IntVar(&o.Lines, "lines", 10_000_000, "lines of generated history for RFM + ABC (0: skip)")
+	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the generated history")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if o.Lines < 0 {
+		return usageError{errors.New("bench analytics: --lines must be ≥ 0")}
+	}
+	r, err := bench.Analytics(o)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return bench.JSON(stdout, r)
+	}
+	bench.PrintAnalytics(stdout, r)
 	return nil
 }

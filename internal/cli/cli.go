@@ -26,7 +26,8 @@ Usage:
   omni serve    [flags]   serve the HTTP API
   omni migrate  [flags]   apply pending schema migrations and exit
   omni version            print the binary and schema versions
-  omni bench flashsale [flags]   flash-sale benchmark through the reservation endpoint
+  omni analytics <command> --input FILE --format F   RFM, CLV, personas, cohorts, ABC on a transaction file
+  omni bench flashsale|analytics [flags]             benchmarks
 
 Run 'omni <command> -h' for a command's flags. Every flag also reads an OMNI_*
 environment variable (shown in -h); flags win over the environment.
@@ -55,6 +56,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "omni %s (schema version %d)\n", server.Version, db.LatestVersion())
 	case "bench":
 		err = runBench(ctx, args[1:], getenv, stdout, stderr)
+	case "analytics":
+		err = analyticsCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:

@@ -1,0 +1,6 @@
+//go:build !race
+
+package analytics
+
+// impRaceEnabled says the race detector is on; the slowest cross-checks skip then.
+const impRaceEnabled = false
