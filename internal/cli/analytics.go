@@ -24,6 +24,10 @@ Commands (each runs directly on a transaction file, gzip or plain):
   personas   k-means personas (--k, --seed)
   cohorts    monthly acquisition cohorts, retention and repurchase rates
   abc        ABC by revenue share and XYZ by demand variability per SKU
+  kpis       sales, orders, AOV, units per order, margin, return and repurchase rates per
+             --grain day|week|month, --by channel|region, with MoM/YoY; with --month YYYY-MM or
+             --html FILE, the monthly report (JSON; --html also writes the printable page,
+             default month: the last full month in the data)
 
 Common flags: --json prints one JSON object; --progress shows import progress on stderr.
 `
@@ -43,8 +47,8 @@ func analyticsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return nil
 	}
 	cmd := args[0]
-	if !slices.Contains([]string{"import", "rfm", "clv", "personas", "cohorts", "abc"}, cmd) {
-		return usageError{fmt.Errorf("analytics: unknown command %q (kpis and the API over the live store come with orders)", cmd)}
+	if !slices.Contains([]string{"import", "rfm", "clv", "personas", "cohorts", "abc", "kpis"}, cmd) {
+		return usageError{fmt.Errorf("analytics: unknown command %q (the API over the live store comes with orders)", cmd)}
 	}
 	fs := flag.NewFlagSet("omni analytics "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -58,6 +62,10 @@ func analyticsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	calEnd := fs.String("calibration-end", "", "clv: last day of the calibration period, YYYY-MM-DD (required)")
 	k := fs.Int("k", 5, "personas: number of clusters")
 	seed := fs.Uint64("seed", 1, "personas: random seed (same seed, same clusters)")
+	grain := fs.String("grain", "month", "kpis: day, week or month")
+	by := fs.String("by", "", "kpis: group by channel or region (default: none)")
+	month := fs.String("month", "", "kpis: the monthly report for YYYY-MM")
+	htmlOut := fs.String("html", "", "kpis: write the monthly report as a printable HTML page to FILE")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -132,6 +140,31 @@ func analyticsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case "abc":
 		_, s := analytics.ABCXYZ(d, analytics.ABCOptions{})
 		out = s
+	case "kpis":
+		if *month == "" && *htmlOut == "" {
+			tab, err := analytics.KPIs(d, &sum, analytics.KPIOptions{Grain: *grain, By: *by})
+			if err != nil {
+				return err
+			}
+			out = tab
+			break
+		}
+		m := analytics.KPILastFullMonth(d, nil)
+		if *month != "" {
+			if m, err = time.Parse("2006-01", *month); err != nil {
+				return usageError{fmt.Errorf("analytics kpis: --month %q is not a month YYYY-MM", *month)}
+			}
+		}
+		rep, err := analytics.MonthlyReport(d, &sum, m, nil)
+		if err != nil {
+			return err
+		}
+		if *htmlOut != "" {
+			if err := analyticsWriteHTML(*htmlOut, rep); err != nil {
+				return err
+			}
+		}
+		out = rep
 	}
 	if f.asJSON {
 		return bench.JSON(stdout, out)
@@ -153,6 +186,22 @@ func analyticsAsOf(d *analytics.Dataset, s string) (time.Time, error) {
 		last = max(last, at)
 	}
 	return time.Unix(last, 0).UTC().Truncate(24*time.Hour).AddDate(0, 0, 1), nil
+}
+
+// analyticsWriteHTML writes the report's printable page to path.
+func analyticsWriteHTML(path string, rep analytics.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("analytics kpis: %w", err)
+	}
+	if err := rep.HTML(f); err != nil {
+		f.Close()
+		return fmt.Errorf("analytics kpis: write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("analytics kpis: write %s: %w", path, err)
+	}
+	return nil
 }
 
 // printIndented writes v as indented JSON, for reading at a terminal.

@@ -73,6 +73,9 @@ func TestAnalyticsBadInput(t *testing.T) {
 		{"non-numeric quantity", []string{"analytics", "import", "--input", badNum, "--format", "csv"}, 1, "line 2, column 4"},
 		{"calibration end outside the data", []string{"analytics", "clv", "--input", good, "--format", "csv", "--calibration-end", "2020-01-01"}, 1, "calibration_end"},
 		{"calibration end not a date", []string{"analytics", "clv", "--input", good, "--format", "csv", "--calibration-end", "soon"}, 2, "--calibration-end"},
+		{"kpis: bad grain", []string{"analytics", "kpis", "--input", good, "--format", "csv", "--grain", "year"}, 1, "grain"},
+		{"kpis: month outside the data", []string{"analytics", "kpis", "--input", good, "--format", "csv", "--month", "2020-01"}, 1, "month 2020-01 is outside the data's range 2026-01..2026-02"},
+		{"kpis: month not a month", []string{"analytics", "kpis", "--input", good, "--format", "csv", "--month", "May"}, 2, "--month"},
 		{"missing file", []string{"analytics", "rfm", "--input", filepath.Join(dir, "nope.csv"), "--format", "csv"}, 1, "nope.csv"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -84,5 +87,28 @@ func TestAnalyticsBadInput(t *testing.T) {
 	}
 	if code, out, errs := run(t, "analytics", "rfm", "--input", good, "--format", "csv", "--json"); code != 0 || !strings.Contains(out, `"customers":1`) {
 		t.Fatalf("rfm on a good file: exit %d, %s %s", code, out, errs)
+	}
+}
+
+// kpis prints the KPI table, or the monthly report and its printable page.
+func TestAnalyticsKPIs(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "sales.csv")
+	os.WriteFile(in, []byte("order_id,customer_id,sku,quantity,unit_price,timestamp,channel,region\n"+
+		"O1,C1,S1,2,9.90,2026-01-02 10:00:00,web,Beijing\n"+
+		"O2,C1,S2,1,1200.00,2026-02-02 10:00:00,store,Shanghai\n"+
+		"O3,C2,S1,1,9.90,2026-03-02 10:00:00,web,Beijing\n"), 0o644)
+	code, out, errs := run(t, "analytics", "kpis", "--input", in, "--format", "csv", "--by", "channel", "--json")
+	if code != 0 || !strings.Contains(out, `"group":"store","sales":120000,"orders":1,"customers":1`) || !strings.Contains(out, `"previous_label":"MoM"`) {
+		t.Fatalf("kpis: exit %d, %s %s", code, out, errs)
+	}
+	page := filepath.Join(dir, "report.html")
+	code, out, errs = run(t, "analytics", "kpis", "--input", in, "--format", "csv", "--html", page, "--json")
+	if code != 0 || !strings.Contains(out, `"month":"2026-02"`) {
+		t.Fatalf("kpis --html: exit %d, %s %s", code, out, errs)
+	}
+	b, err := os.ReadFile(page)
+	if err != nil || !strings.Contains(string(b), "¥1,200.00") || !strings.Contains(string(b), "销售额 Sales") {
+		t.Fatalf("report page: %v\n%s", err, b)
 	}
 }
