@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/omni-retail/omni/internal/analytics"
 	"github.com/omni-retail/omni/internal/catalog"
 	"github.com/omni-retail/omni/internal/events"
 	"github.com/omni-retail/omni/internal/inventory"
@@ -21,6 +22,9 @@ type Modules struct {
 	InventoryH *inventory.Handler
 	Events     *events.Service
 	EventsH    *events.Handler
+	// analytics: imported transaction files and the analyses over them
+	Analytics  *analytics.Store
+	AnalyticsH *analytics.Handler
 }
 
 // wireModules builds every capability module, in dependency order.
@@ -36,6 +40,9 @@ func wireModules(a *App) Modules {
 	// events: webhooks and the event stream over the outbox
 	m.Events = events.NewService(a.DB, a.Outbox, a.Log, a.Now, &http.Client{Timeout: 10 * time.Second})
 	m.EventsH = &events.Handler{S: m.Events}
+	// analytics: stored imports (tables analytics_imports, analytics_lines)
+	m.Analytics = analytics.NewStore(a.DB, a.Outbox, a.Now)
+	m.AnalyticsH = &analytics.Handler{S: m.Analytics}
 	return m
 }
 

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/omni-retail/omni/internal/analytics"
 	"github.com/omni-retail/omni/internal/catalog"
 	"github.com/omni-retail/omni/internal/events"
 	"github.com/omni-retail/omni/internal/inventory"
@@ -89,6 +90,17 @@ func routes(a *App) []Route {
 		{Method: DELETE, Path: "/api/v1/webhooks/{id}", Tag: "events", Summary: "Delete a webhook and its delivery history", Perm: auth.AdminOnly, Params: events.WebhookPath{}, Status: 204, Handler: m.EventsH.DeleteWebhook},
 		{Method: GET, Path: "/api/v1/webhooks/{id}/deliveries", Tag: "events", Summary: "List a webhook's deliveries, newest event first", Perm: auth.AdminOnly, Params: events.DeliveryListParams{}, Out: web.List[events.Delivery]{}, Handler: m.EventsH.ListDeliveries},
 		{Method: POST, Path: "/api/v1/webhooks/deliveries/{id}/redeliver", Tag: "events", Summary: "Send a failed or delivered delivery again", Perm: auth.AdminOnly, Params: events.DeliveryPath{}, Out: events.Delivery{}, Handler: m.EventsH.Redeliver},
+
+		// ── analytics ───────────────────────────────────────────────────
+		{Method: POST, Path: "/api/v1/analytics/imports", Tag: "analytics", Summary: "Import a transaction file (online-retail, cdnow or csv; gzip accepted; up to 100 MB) into the store, all lines or none (422 import_failed names the line and column)", Perm: auth.Manage, Params: analytics.UploadParams{}, In: analytics.UploadBody(""), InType: "application/octet-stream", Out: analytics.ImportRecord{}, Status: 201, Handler: m.AnalyticsH.Upload},
+		{Method: GET, Path: "/api/v1/analytics/imports", Tag: "analytics", Summary: "List stored imports, newest first", Perm: auth.Read, Out: web.List[analytics.ImportRecord]{}, Handler: m.AnalyticsH.Imports},
+		{Method: GET, Path: "/api/v1/analytics/imports/{id}", Tag: "analytics", Summary: "A stored import and its cleaning summary", Perm: auth.Read, Params: analytics.ImportPath{}, Out: analytics.ImportRecord{}, Handler: m.AnalyticsH.Import},
+		{Method: GET, Path: "/api/v1/analytics/imports/{id}/rfm", Tag: "analytics", Summary: "RFM scores and segments of an import's customers", Perm: auth.Read, Params: analytics.RFMParams{}, Out: analytics.RFMAnswer{}, Handler: m.AnalyticsH.RFM},
+		{Method: GET, Path: "/api/v1/analytics/imports/{id}/clv", Tag: "analytics", Summary: "Fit CLV models (BG/NBD and Gamma-Gamma, weeks); a fit that does not converge says converged false", Perm: auth.Read, Params: analytics.CLVParams{}, Out: analytics.CLVAnswer{}, Handler: m.AnalyticsH.CLV},
+		{Method: GET, Path: "/api/v1/analytics/imports/{id}/cohorts", Tag: "analytics", Summary: "Monthly acquisition cohorts and retention (UTC months)", Perm: auth.Read, Params: analytics.ImportPath{}, Out: analytics.CohortTable{}, Handler: m.AnalyticsH.Cohorts},
+		{Method: GET, Path: "/api/v1/analytics/imports/{id}/abc", Tag: "analytics", Summary: "ABC/XYZ classification of an import's SKUs", Perm: auth.Read, Params: analytics.ABCParams{}, Out: analytics.ABCSummary{}, Handler: m.AnalyticsH.ABC},
+		{Method: GET, Path: "/api/v1/analytics/imports/{id}/kpis", Tag: "analytics", Summary: "Sales KPIs per period (and channel or region) with MoM and YoY changes", Perm: auth.Read, Params: analytics.KPIParams{}, Out: analytics.KPITable{}, Handler: m.AnalyticsH.KPIs},
+		{Method: GET, Path: "/api/v1/analytics/imports/{id}/personas", Tag: "analytics", Summary: "Customer personas by k-means on behavioural features", Perm: auth.Read, Params: analytics.PersonaParams{}, Out: analytics.PersonaResult{}, Handler: m.AnalyticsH.Personas},
 	}
 	return rs
 }

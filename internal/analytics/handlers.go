@@ -1,0 +1,348 @@
+package analytics
+
+// HTTP handlers of /api/v1/analytics: upload a transaction file into the
+// store, list the imports, and run the analyses over a stored import.
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/omni-retail/omni/internal/platform/errs"
+	"github.com/omni-retail/omni/internal/platform/web"
+)
+
+// MaxUploadBytes is the largest transaction file the API accepts (as sent,
+// so compressed size for gzip).
+const MaxUploadBytes = 100 << 20
+
+// Handler serves the analytics API over a Store.
+type Handler struct{ S *Store }
+
+// UploadBody is a transaction file (CSV, CDNOW text, optionally gzipped), for the API description.
+type UploadBody string
+
+// UploadParams are the query parameters of POST /api/v1/analytics/imports.
+type UploadParams struct {
+	Format   string `query:"format" required:"true" enum:"online-retail,cdnow,csv" description:"layout of the file"`
+	Name     string `query:"name" description:"a name for the import (default: the format and the time)"`
+	Currency string `query:"currency" description:"ISO 4217 code of the amounts (default: the format's own)"`
+}
+
+// ImportPath names a stored import.
+type ImportPath struct {
+	ID int64 `path:"id"`
+}
+
+// RFMParams are the parameters of the RFM analysis.
+type RFMParams struct {
+	ID        int64  `path:"id"`
+	AsOf      string `query:"as_of" description:"YYYY-MM-DD; default: the day after the last line"`
+	Customers bool   `query:"customers" description:"include every customer's scores"`
+}
+
+// RFMAnswer is the RFM analysis of an import.
+type RFMAnswer struct {
+	Summary   RFMSummary    `json:"summary"`
+	Customers []CustomerRFM `json:"customers,omitempty"` // only with customers=true
+}
+
+// CLVParams are the parameters of the CLV fit.
+type CLVParams struct {
+	ID             int64  `path:"id"`
+	CalibrationEnd string `query:"calibration_end" required:"true" description:"last day of the calibration period, YYYY-MM-DD"`
+}
+
+// CLVAnswer is a CLV fit: both models, and whether they converged. A fit
+// that did not converge is reported with converged false and the reason in
+// warning, not refused.
+type CLVAnswer struct {
+	CalibrationEnd string `json:"calibration_end"`
+	Converged      bool   `json:"converged"`
+	Warning        string `json:"warning,omitempty"`
+	CLVResult
+}
+
+// KPIParams are the parameters of the KPI table.
+type KPIParams struct {
+	ID    int64  `path:"id"`
+	Grain string `query:"grain" enum:"day,week,month" description:"default month"`
+	By    string `query:"by" enum:"channel,region" description:"group by channel (store) or region"`
+}
+
+// ABCParams are the parameters of the ABC/XYZ classification.
+type ABCParams struct {
+	ID     int64  `path:"id"`
+	Period string `query:"period" enum:"week,month" description:"period of the demand series (default week)"`
+}
+
+// PersonaParams are the parameters of the persona clustering.
+type PersonaParams struct {
+	ID        int64  `path:"id"`
+	AsOf      string `query:"as_of" description:"YYYY-MM-DD; default: the day after the last line"`
+	K         int    `query:"k" description:"number of clusters (default 5)"`
+	Seed      uint64 `query:"seed" description:"random seed (default 1): same seed, same clusters"`
+	Customers bool   `query:"customers" description:"include every customer's cluster"`
+}
+
+// Upload serves POST /api/v1/analytics/imports: the body is the file.
+func (h *Handler) Upload(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f, err := ParseFormat(q.Get("format"))
+	if err != nil {
+		return apiImportError(err)
+	}
+	name := strings.TrimSpace(q.Get("name"))
+	if name == "" {
+		name = fmt.Sprintf("%s %s", f, h.S.now().UTC().Format("2006-01-02 15:04"))
+	}
+	body := http.MaxBytesReader(w, r.Body, MaxUploadBytes)
+	d, sum, err := Import(body, ImportOptions{Format: f, Currency: q.Get("currency")})
+	if err != nil {
+		return apiImportError(err)
+	}
+	rec, err := h.S.SaveImport(r.Context(), name, d, sum)
+	if err != nil {
+		return err
+	}
+	return web.JSON(w, http.StatusCreated, rec)
+}
+
+// apiImportError turns an import failure into a 422 import_failed problem
+// whose errors[0].field says where, e.g. "line 12, column 6 (UnitPrice)".
+func apiImportError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errs.E(errs.TooLarge, "import_too_large", "the file exceeds %d MB", MaxUploadBytes>>20)
+	}
+	var ie *ImportError
+	if !errors.As(err, &ie) {
+		return err
+	}
+	var where []string
+	if ie.Line > 0 {
+		where = append(where, fmt.Sprintf("line %d", ie.Line))
+	}
+	if ie.Column > 0 {
+		where = append(where, fmt.Sprintf("column %d", ie.Column))
+	}
+	field := strings.Join(where, ", ")
+	switch {
+	case ie.Field != "" && field != "":
+		field += " (" + ie.Field + ")"
+	case ie.Field != "":
+		field = ie.Field
+	case field == "":
+		field = "file"
+	}
+	msg := ie.Reason
+	if ie.Value != "" {
+		msg = strconv.Quote(ie.Value) + " " + msg
+	}
+	return &errs.Error{Kind: errs.Invalid, Code: "import_failed", Message: strings.TrimPrefix(ie.Error(), "import: "),
+		Fields: []errs.FieldError{{Field: field, Code: "invalid_value", Message: msg}}}
+}
+
+// Imports serves GET /api/v1/analytics/imports, newest first.
+func (h *Handler) Imports(w http.ResponseWriter, r *http.Request) error {
+	list, err := h.S.ListImports(r.Context())
+	if err != nil {
+		return err
+	}
+	return web.JSON(w, http.StatusOK, web.List[ImportRecord]{Items: list})
+}
+
+// Import serves GET /api/v1/analytics/imports/{id}.
+func (h *Handler) Import(w http.ResponseWriter, r *http.Request) error {
+	id, err := web.PathInt(r, "id")
+	if err != nil {
+		return err
+	}
+	rec, err := h.S.Import(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return web.JSON(w, http.StatusOK, rec)
+}
+
+// apiLoad reads the {id} path parameter and returns the import's dataset.
+func (h *Handler) apiLoad(r *http.Request) (ImportRecord, *Dataset, error) {
+	id, err := web.PathInt(r, "id")
+	if err != nil {
+		return ImportRecord{}, nil, err
+	}
+	return h.S.Dataset(r.Context(), id)
+}
+
+// apiDate parses an optional YYYY-MM-DD query parameter; def is used when absent.
+func apiDate(v *errs.Validator, r *http.Request, name string, def time.Time) time.Time {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def
+	}
+	t, err := time.Parse("2006-01-02", s)
+	v.Check(err == nil, name, "invalid_date", "must be a date YYYY-MM-DD")
+	return t
+}
+
+// apiDefaultAsOf is midnight UTC after the dataset's last line.
+func apiDefaultAsOf(d *Dataset) time.Time {
+	var last int64
+	for _, at := range d.At {
+		last = max(last, at)
+	}
+	return time.Unix(last, 0).UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+}
+
+// apiAnalysisError makes a refusal from an analysis error that is not
+// already an *errs.Error: the data do not allow the analysis.
+func apiAnalysisError(err error) error {
+	if _, ok := errs.As(err); ok {
+		return err
+	}
+	return errs.E(errs.Invalid, "analysis_failed", "%s", strings.TrimPrefix(err.Error(), "analytics: "))
+}
+
+func apiBool(v *errs.Validator, r *http.Request, name string) bool {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(s)
+	v.Check(err == nil, name, "wrong_type", "must be true or false")
+	return b
+}
+
+// RFM serves GET /api/v1/analytics/imports/{id}/rfm.
+func (h *Handler) RFM(w http.ResponseWriter, r *http.Request) error {
+	_, d, err := h.apiLoad(r)
+	if err != nil {
+		return err
+	}
+	var v errs.Validator
+	asOf := apiDate(&v, r, "as_of", apiDefaultAsOf(d))
+	withCustomers := apiBool(&v, r, "customers")
+	if err := v.Err(); err != nil {
+		return err
+	}
+	rows, sum, err := RFM(d, asOf, RFMOptions{})
+	if err != nil {
+		return apiAnalysisError(err)
+	}
+	out := RFMAnswer{Summary: sum}
+	if withCustomers {
+		out.Customers = rows
+	}
+	return web.JSON(w, http.StatusOK, out)
+}
+
+// CLV serves GET /api/v1/analytics/imports/{id}/clv (summaries in weeks).
+func (h *Handler) CLV(w http.ResponseWriter, r *http.Request) error {
+	_, d, err := h.apiLoad(r)
+	if err != nil {
+		return err
+	}
+	var v errs.Validator
+	var end time.Time
+	if v.Required(r.URL.Query().Get("calibration_end"), "calibration_end") {
+		end = apiDate(&v, r, "calibration_end", time.Time{})
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	sums, err := Summarize(d, end, 7*24*time.Hour)
+	if err != nil {
+		return apiAnalysisError(err)
+	}
+	res, err := FitCLV(sums)
+	out := CLVAnswer{CalibrationEnd: end.Format("2006-01-02"), CLVResult: res, Converged: res.Converged()}
+	switch {
+	case err != nil && errors.Is(err, ErrCLVNotConverged):
+		out.Converged = false
+		out.Warning = strings.ReplaceAll(err.Error(), "\n", "; ")
+	case err != nil:
+		return apiAnalysisError(err)
+	}
+	return web.JSON(w, http.StatusOK, out)
+}
+
+// Cohorts serves GET /api/v1/analytics/imports/{id}/cohorts (UTC months).
+func (h *Handler) Cohorts(w http.ResponseWriter, r *http.Request) error {
+	_, d, err := h.apiLoad(r)
+	if err != nil {
+		return err
+	}
+	return web.JSON(w, http.StatusOK, Cohorts(d, nil))
+}
+
+// ABC serves GET /api/v1/analytics/imports/{id}/abc.
+func (h *Handler) ABC(w http.ResponseWriter, r *http.Request) error {
+	_, d, err := h.apiLoad(r)
+	if err != nil {
+		return err
+	}
+	opts := ABCOptions{Period: r.URL.Query().Get("period")}
+	if err := opts.Validate(); err != nil {
+		var v errs.Validator
+		v.OneOf(opts.Period, "period", "week", "month")
+		if verr := v.Err(); verr != nil {
+			return verr
+		}
+		return apiAnalysisError(err)
+	}
+	_, sum := ABCXYZ(d, opts)
+	return web.JSON(w, http.StatusOK, sum)
+}
+
+// KPIs serves GET /api/v1/analytics/imports/{id}/kpis (UTC calendar).
+func (h *Handler) KPIs(w http.ResponseWriter, r *http.Request) error {
+	rec, d, err := h.apiLoad(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	sum := rec.Summary
+	tab, err := KPIs(d, &sum, KPIOptions{Grain: q.Get("grain"), By: q.Get("by")})
+	if err != nil {
+		return apiAnalysisError(err)
+	}
+	return web.JSON(w, http.StatusOK, tab)
+}
+
+// Personas serves GET /api/v1/analytics/imports/{id}/personas.
+func (h *Handler) Personas(w http.ResponseWriter, r *http.Request) error {
+	_, d, err := h.apiLoad(r)
+	if err != nil {
+		return err
+	}
+	var v errs.Validator
+	asOf := apiDate(&v, r, "as_of", apiDefaultAsOf(d))
+	withCustomers := apiBool(&v, r, "customers")
+	k, seed := 5, uint64(1)
+	if s := r.URL.Query().Get("k"); s != "" {
+		n, err := strconv.Atoi(s)
+		if v.Check(err == nil, "k", "wrong_type", "must be an integer") {
+			v.Range(int64(n), 1, 50, "k")
+			k = n
+		}
+	}
+	if s := r.URL.Query().Get("seed"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		v.Check(err == nil, "seed", "wrong_type", "must be a non-negative integer")
+		seed = n
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	res, err := Personas(d, asOf, k, seed)
+	if err != nil {
+		return apiAnalysisError(err)
+	}
+	if !withCustomers {
+		res.Customers = nil
+	}
+	return web.JSON(w, http.StatusOK, res)
+}
