@@ -540,3 +540,56 @@ func (s *Service) UpdateSKU(ctx context.Context, code string, p SKUPatch) (SKU, 
 	}
 	return k, nil
 }
+
+// SKUFacts is what reports need of a SKU: its cost and its style's
+// grouping and lifecycle attributes. Cost may change, so facts are read
+// fresh on every call, never cached.
+type SKUFacts struct {
+	ID        int64     `json:"id"`
+	Code      string    `json:"code"`
+	Cost      int64     `json:"cost"` // fen, the current unit cost
+	StyleID   int64     `json:"style_id"`
+	StyleCode string    `json:"style_code"`
+	Category  string    `json:"category"`
+	Lifecycle Lifecycle `json:"lifecycle"`
+	// LaunchDate is the style's launch business date, YYYY-MM-DD.
+	LaunchDate string `json:"launch_date"`
+}
+
+// SKUFactsByID returns the facts of the SKUs with these ids, keyed by id,
+// in a few bulk reads. An id with no SKU is ErrSKUNotFound.
+func (s *Service) SKUFactsByID(ctx context.Context, ids []int64) (map[int64]SKUFacts, error) {
+	out := make(map[int64]SKUFacts, len(ids))
+	const chunk = 500
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		rows, err := s.db.Query(ctx, `SELECT k.id, k.code, k.cost, s.id, s.code, s.category, s.lifecycle, s.launch_date
+			FROM skus k JOIN styles s ON s.id = k.style_id
+			WHERE k.id IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("catalog: sku facts: %w", err)
+		}
+		for rows.Next() {
+			var f SKUFacts
+			if err := rows.Scan(&f.ID, &f.Code, &f.Cost, &f.StyleID, &f.StyleCode, &f.Category, &f.Lifecycle, &f.LaunchDate); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("catalog: sku facts: %w", err)
+			}
+			out[f.ID] = f
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("catalog: sku facts: %w", err)
+		}
+	}
+	for _, id := range ids {
+		if _, ok := out[id]; !ok {
+			return nil, ErrSKUNotFound.Withf("no SKU with id %d", id)
+		}
+	}
+	return out, nil
+}

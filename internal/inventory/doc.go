@@ -26,4 +26,8 @@
 //     locations (held + sold ≤ share × (on_hand + sold)), checked by one
 //     conditional UPDATE of channel_style_usage.
 //   - Every change is announced through the outbox in the same transaction.
+//
+// Turnover (turnover.go) is a read-only report over the ledger: sell-through,
+// stock-to-sales, turnover days, stock age and lifecycle stage, valued at the
+// catalog's current SKU cost.
 package inventory

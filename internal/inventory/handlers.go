@@ -3,6 +3,9 @@ package inventory
 import (
 	"net/http"
 	"strconv"
+	"time"
+
+	"github.com/omni-retail/omni/internal/network"
 
 	"github.com/omni-retail/omni/internal/platform/errs"
 	"github.com/omni-retail/omni/internal/platform/web"
@@ -347,4 +350,46 @@ func intParam(s, name string, def int64) (int64, error) {
 			Fields: []errs.FieldError{{Field: name, Code: "not_an_integer", Message: "must be a non-negative integer"}}}
 	}
 	return n, nil
+}
+
+// Turnover handles GET /api/v1/inventory/turnover.
+func (h *Handler) Turnover(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	in := TurnoverRequest{By: q.Get("by")}
+	var v errs.Validator
+	for _, f := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &in.From}, {"to", &in.To}} {
+		s := q.Get(f.name)
+		if s == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t, err = time.ParseInLocation(time.DateOnly, s, network.Shanghai)
+		}
+		if v.Check(err == nil, f.name, "invalid_time", "must be an RFC 3339 time or a YYYY-MM-DD date") {
+			*f.dst = t
+		}
+	}
+	if s := q.Get("target_days"); s != "" {
+		n, err := strconv.ParseFloat(s, 64)
+		if v.Check(err == nil && n > 0 && n <= 100000, "target_days", "out_of_range", "must be a number of days greater than 0") {
+			in.TargetDays = n
+		}
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	p, err := web.PageOf(r)
+	if err != nil {
+		return err
+	}
+	in.Limit = p.Limit
+	rep, err := h.S.Turnover(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	return web.JSON(w, 200, rep)
 }

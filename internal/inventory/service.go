@@ -22,6 +22,8 @@ type Catalog interface {
 	SKURef(ctx context.Context, code string) (catalog.SKURef, error)
 	SKURefByID(ctx context.Context, id int64) (catalog.SKURef, error)
 	StyleSKURefs(ctx context.Context, styleCode string) ([]catalog.SKURef, error)
+	// SKUFactsByID returns cost and style attributes by SKU id (reports).
+	SKUFactsByID(ctx context.Context, ids []int64) (map[int64]catalog.SKUFacts, error)
 }
 
 // Network is what inventory needs of the network module.
@@ -30,6 +32,8 @@ type Network interface {
 	LocationByID(ctx context.Context, id int64) (network.Location, error)
 	Channel(ctx context.Context, code string) (network.Channel, error)
 	ChannelByID(ctx context.Context, id int64) (network.Channel, error)
+	// ListChannels pages through the channels with their locations (reports).
+	ListChannels(ctx context.Context, f network.ChannelFilter) ([]network.Channel, string, error)
 }
 
 // Service runs the stock ledger.

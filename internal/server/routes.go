@@ -78,6 +78,7 @@ func routes(a *App) []Route {
 		{Method: GET, Path: "/api/v1/inventory/alerts", Tag: "inventory", Summary: "Low-stock alerts", Perm: auth.Read, Params: inventory.AlertFilter{}, Out: web.List[inventory.Alert]{}, Handler: m.InventoryH.Alerts},
 		{Method: POST, Path: "/api/v1/inventory/alerts/{id}/acknowledge", Tag: "inventory", Summary: "Acknowledge a low-stock alert", Perm: auth.Write, Params: inventory.IDPath{}, Out: inventory.Alert{}, Handler: m.InventoryH.AcknowledgeAlert},
 		{Method: GET, Path: "/api/v1/inventory/ledger/check", Tag: "inventory", Summary: "Audit: every level equals the sum of its movements", Perm: auth.Manage, Out: inventory.LedgerReport{}, Handler: m.InventoryH.Ledger},
+		{Method: GET, Path: "/api/v1/inventory/turnover", Tag: "inventory", Summary: "Inventory turnover: sell-through, stock-to-sales, turnover days, stock age and lifecycle by SKU, style, category, location or channel, with alerts", Perm: auth.Read, Params: inventory.TurnoverRequest{}, Out: inventory.TurnoverReport{}, Handler: m.InventoryH.Turnover},
 
 		// ── events and subscribers ──────────────────────────────────────
 		// (events routes)
