@@ -52,8 +52,29 @@ type RFMAnswer struct {
 
 // CLVParams are the parameters of the CLV fit.
 type CLVParams struct {
-	ID             int64  `path:"id"`
-	CalibrationEnd string `query:"calibration_end" required:"true" description:"last day of the calibration period, YYYY-MM-DD"`
+	ID             int64   `path:"id"`
+	CalibrationEnd string  `query:"calibration_end" required:"true" description:"last day of the calibration period, YYYY-MM-DD"`
+	ChurnThreshold float64 `query:"churn_threshold" minimum:"0" maximum:"1" default:"0.3" description:"warn about customers whose P(alive) is below this"`
+	Top            int     `query:"top" minimum:"0" maximum:"1000" default:"10" description:"warn about the customers with the largest falls in P(alive) since the previous run, this many"`
+	Save           bool    `query:"save" default:"true" description:"keep this run's P(alive) for the next run to compare (only when the fit converged)"`
+}
+
+// DefaultChurnThreshold is the churn_threshold of the CLV endpoint when absent.
+const DefaultChurnThreshold = 0.3
+
+// CLVChurn is the churn warning of a CLV run: customers whose P(alive) is
+// below the threshold or fell fastest since the previous stored run.
+type CLVChurn struct {
+	Threshold float64 `json:"threshold"`
+	Top       int     `json:"top"`
+	// PreviousRunID is the stored run compared with; 0 when there is none.
+	PreviousRunID int64 `json:"previous_run_id,omitempty"`
+	// RunID is this run's id when it was saved, else 0.
+	RunID    int64          `json:"run_id,omitempty"`
+	Saved    bool           `json:"saved"`
+	Warnings []ChurnWarning `json:"warnings"`
+	// Note says why there are no warnings or nothing was saved, if so.
+	Note string `json:"note,omitempty"`
 }
 
 // CLVAnswer is a CLV fit: both models, and whether they converged. A fit
@@ -64,6 +85,7 @@ type CLVAnswer struct {
 	Converged      bool   `json:"converged"`
 	Warning        string `json:"warning,omitempty"`
 	CLVResult
+	Churn CLVChurn `json:"churn"`
 }
 
 // KPIParams are the parameters of the KPI table.
@@ -240,8 +262,13 @@ func (h *Handler) RFM(w http.ResponseWriter, r *http.Request) error {
 }
 
 // CLV serves GET /api/v1/analytics/imports/{id}/clv (summaries in weeks).
+//
+// With a converged fit it also warns about churn: customers whose P(alive) is
+// below churn_threshold (default 0.3), and the top (default 10) whose
+// P(alive) fell most since the previous stored run of any import; with save
+// (default true) it stores this run's P(alive) for the next run.
 func (h *Handler) CLV(w http.ResponseWriter, r *http.Request) error {
-	_, d, err := h.apiLoad(r)
+	rec, d, err := h.apiLoad(r)
 	if err != nil {
 		return err
 	}
@@ -249,6 +276,24 @@ func (h *Handler) CLV(w http.ResponseWriter, r *http.Request) error {
 	var end time.Time
 	if v.Required(r.URL.Query().Get("calibration_end"), "calibration_end") {
 		end = apiDate(&v, r, "calibration_end", time.Time{})
+	}
+	churn := CLVChurn{Threshold: DefaultChurnThreshold, Top: DefaultChurnTopDrops, Warnings: []ChurnWarning{}}
+	q := r.URL.Query()
+	if s := q.Get("churn_threshold"); s != "" {
+		f, err := strconv.ParseFloat(s, 64)
+		v.Check(err == nil && f >= 0 && f <= 1, "churn_threshold", "out_of_range", "must be a number from 0 to 1")
+		churn.Threshold = f
+	}
+	if s := q.Get("top"); s != "" {
+		n, err := strconv.Atoi(s)
+		if v.Check(err == nil, "top", "wrong_type", "must be an integer") {
+			v.Range(int64(n), 0, 1000, "top")
+			churn.Top = n
+		}
+	}
+	save := true
+	if q.Get("save") != "" {
+		save = apiBool(&v, r, "save")
 	}
 	if err := v.Err(); err != nil {
 		return err
@@ -266,6 +311,30 @@ func (h *Handler) CLV(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return apiAnalysisError(err)
 	}
+	if !out.Converged {
+		churn.Note = "the fit did not converge: no churn warnings, and the run was not saved"
+		out.Churn = churn
+		return web.JSON(w, http.StatusOK, out)
+	}
+	previous, prevID, err := h.S.LatestPAlive(r.Context(), 0)
+	if err != nil {
+		return err
+	}
+	churn.PreviousRunID = prevID
+	churn.Warnings = ChurnWarningsTop(sums, res.BGNBD, churn.Threshold, previous, churn.Top)
+	if churn.Warnings == nil {
+		churn.Warnings = []ChurnWarning{}
+	}
+	if prevID == 0 {
+		churn.Note = "no previous run to compare with: warnings are by threshold only"
+	}
+	if save {
+		if churn.RunID, err = h.S.SaveCLVRun(r.Context(), rec.ID, end, res.BGNBD, PAliveByCustomer(sums, res.BGNBD)); err != nil {
+			return err
+		}
+		churn.Saved = true
+	}
+	out.Churn = churn
 	return web.JSON(w, http.StatusOK, out)
 }
 

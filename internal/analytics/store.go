@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -306,4 +307,112 @@ func (s *Store) Dataset(ctx context.Context, importID int64) (ImportRecord, *Dat
 		s.cache = append(s.cache[:0:0], s.cache[len(s.cache)-storeCacheSize:]...)
 	}
 	return rec, d, nil
+}
+
+// churnRowsPerInsert is the number of P(alive) rows per multi-row INSERT
+// (3 parameters each, below SQLite's and PostgreSQL's parameter limits).
+const churnRowsPerInsert = 300
+
+// CLVRunSavedEvent is the payload of the analytics.clv_run_saved event.
+type CLVRunSavedEvent struct {
+	ID             int64  `json:"id"`
+	ImportID       int64  `json:"import_id"`
+	CalibrationEnd string `json:"calibration_end"`
+	Customers      int    `json:"customers"`
+}
+
+// SaveCLVRun stores a CLV run — the BG/NBD model and every customer's
+// P(alive) (customer id → probability in [0, 1]) — in one transaction of its
+// own, appends an analytics.clv_run_saved event, and returns the run's id.
+// A later run compares its P(alive) with this one through LatestPAlive.
+func (s *Store) SaveCLVRun(ctx context.Context, importID int64, calibrationEnd time.Time, model BGNBD, palive map[string]float64) (runID int64, err error) {
+	var v errs.Validator
+	v.Check(!calibrationEnd.IsZero(), "calibration_end", "required", "is required")
+	for c, p := range palive {
+		if c == "" || !(p >= 0 && p <= 1) { // also refuses NaN
+			v.Check(false, "palive", "invalid", "customer ids must be non-empty and P(alive) within [0, 1]")
+			break
+		}
+	}
+	if err := v.Err(); err != nil {
+		return 0, err
+	}
+	if _, err := s.Import(ctx, importID); err != nil {
+		return 0, err
+	}
+	js, err := json.Marshal(model)
+	if err != nil {
+		return 0, fmt.Errorf("analytics: encode model: %w", err)
+	}
+	customers := make([]string, 0, len(palive))
+	for c := range palive {
+		customers = append(customers, c)
+	}
+	slices.Sort(customers)
+	end := calibrationEnd.UTC().Format("2006-01-02")
+	now := s.now().UTC().UnixMilli()
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		if err := tx.QueryRow(`INSERT INTO analytics_clv_runs (import_id, calibration_end, bgnbd, created_at)
+			VALUES (?, ?, ?, ?) RETURNING id`, importID, end, string(js), now).Scan(&runID); err != nil {
+			return err
+		}
+		const head = `INSERT INTO analytics_palive (run_id, customer_id, p_alive) VALUES `
+		args := make([]any, 0, churnRowsPerInsert*3)
+		for lo := 0; lo < len(customers); lo += churnRowsPerInsert {
+			hi := min(lo+churnRowsPerInsert, len(customers))
+			args = args[:0]
+			for _, c := range customers[lo:hi] {
+				args = append(args, runID, c, palive[c])
+			}
+			q := head + strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", hi-lo), ", ")
+			if _, err := tx.Exec(q, args...); err != nil {
+				return fmt.Errorf("customers %d–%d: %w", lo, hi-1, err)
+			}
+		}
+		return s.ob.Append(tx, "analytics.clv_run_saved", fmt.Sprint(runID),
+			CLVRunSavedEvent{ID: runID, ImportID: importID, CalibrationEnd: end, Customers: len(customers)})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("analytics: save CLV run: %w", err)
+	}
+	return runID, nil
+}
+
+// LatestPAlive returns the P(alive) of every customer in the most recent
+// stored CLV run before run id before (before <= 0: the most recent of all),
+// whatever its import — customer ids belong to the same retailer — and that
+// run's id. Without such a run it returns an empty map and run id 0.
+func (s *Store) LatestPAlive(ctx context.Context, before int64) (map[string]float64, int64, error) {
+	q := `SELECT id FROM analytics_clv_runs ORDER BY id DESC LIMIT 1`
+	var args []any
+	if before > 0 {
+		q = `SELECT id FROM analytics_clv_runs WHERE id < ? ORDER BY id DESC LIMIT 1`
+		args = append(args, before)
+	}
+	var runID int64
+	err := s.db.QueryRow(ctx, q, args...).Scan(&runID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return map[string]float64{}, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("analytics: latest CLV run: %w", err)
+	}
+	rows, err := s.db.Query(ctx, `SELECT customer_id, p_alive FROM analytics_palive WHERE run_id = ?`, runID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("analytics: P(alive) of CLV run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	out := map[string]float64{}
+	for rows.Next() {
+		var c string
+		var p float64
+		if err := rows.Scan(&c, &p); err != nil {
+			return nil, 0, fmt.Errorf("analytics: P(alive) of CLV run %d: %w", runID, err)
+		}
+		out[c] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("analytics: P(alive) of CLV run %d: %w", runID, err)
+	}
+	return out, runID, nil
 }
