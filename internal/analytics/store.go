@@ -171,7 +171,7 @@ func storeInsertLines(tx *db.Tx, importID int64, d *Dataset) error {
 
 const storeImportCols = `id, name, format, currency, summary, lines, created_at`
 
-func storeScanImport(sc interface{ Scan(...any) error }) (ImportRecord, error) {
+func storeScanImport(sc db.Scanner) (ImportRecord, error) {
 	var r ImportRecord
 	var format, js string
 	var created int64
@@ -188,20 +188,8 @@ func storeScanImport(sc interface{ Scan(...any) error }) (ImportRecord, error) {
 
 // ListImports returns every stored import, newest first.
 func (s *Store) ListImports(ctx context.Context) ([]ImportRecord, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+storeImportCols+` FROM analytics_imports ORDER BY id DESC`)
+	out, err := db.Collect(storeScanImport)(s.db.Query(ctx, `SELECT `+storeImportCols+` FROM analytics_imports ORDER BY id DESC`))
 	if err != nil {
-		return nil, fmt.Errorf("analytics: list imports: %w", err)
-	}
-	defer rows.Close()
-	out := []ImportRecord{}
-	for rows.Next() {
-		r, err := storeScanImport(rows)
-		if err != nil {
-			return nil, fmt.Errorf("analytics: list imports: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("analytics: list imports: %w", err)
 	}
 	return out, nil

@@ -223,7 +223,7 @@ func (s *Service) CreateWebhook(ctx context.Context, in NewWebhook) (CreatedWebh
 
 const hookCols = `id, url, topics, active, cursor, created_at, updated_at`
 
-func scanHook(sc interface{ Scan(...any) error }) (Webhook, error) {
+func scanHook(sc db.Scanner) (Webhook, error) {
 	var w Webhook
 	var topics string
 	var created, updated int64
@@ -255,20 +255,8 @@ func (s *Service) ListWebhooks(ctx context.Context) ([]Webhook, error) {
 }
 
 func (s *Service) queryHooks(ctx context.Context, q string, args ...any) ([]Webhook, error) {
-	rows, err := s.db.Query(ctx, q, args...)
+	out, err := db.Collect(scanHook)(s.db.Query(ctx, q, args...))
 	if err != nil {
-		return nil, fmt.Errorf("events: list webhooks: %w", err)
-	}
-	defer rows.Close()
-	out := []Webhook{}
-	for rows.Next() {
-		w, err := scanHook(rows)
-		if err != nil {
-			return nil, fmt.Errorf("events: list webhooks: %w", err)
-		}
-		out = append(out, w)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("events: list webhooks: %w", err)
 	}
 	return out, nil

@@ -267,7 +267,7 @@ func prefixOf(key string) (string, bool) {
 
 const keyCols = `id, name, prefix, role, location_id, created_at, expires_at, revoked_at`
 
-func scanKey(sc interface{ Scan(...any) error }) (Key, error) {
+func scanKey(sc db.Scanner) (Key, error) {
 	var k Key
 	var loc, exp, rev sql.NullInt64
 	var created int64
@@ -297,20 +297,11 @@ func (s *Service) get(ctx context.Context, id int64) (Key, error) {
 
 // List returns every key, newest first.
 func (s *Service) List(ctx context.Context) ([]Key, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+keyCols+` FROM api_keys ORDER BY id DESC`)
+	out, err := db.Collect(scanKey)(s.db.Query(ctx, `SELECT `+keyCols+` FROM api_keys ORDER BY id DESC`))
 	if err != nil {
 		return nil, fmt.Errorf("auth: list keys: %w", err)
 	}
-	defer rows.Close()
-	out := []Key{}
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Revoke disables a key at once on this instance (within cacheTTL elsewhere).

@@ -607,3 +607,27 @@ func (d *DB) submit(ctx context.Context, key int64, solo bool, fn func(*Tx) erro
 	<-j.done // once queued, a job always runs or is refused; wait for its outcome
 	return j.err
 }
+
+// Scanner is what a row scanner reads from: *sql.Row or *sql.Rows.
+type Scanner interface{ Scan(dest ...any) error }
+
+// Collect reads every row of a query's result with scan and closes the
+// rows. It takes Query's results as they come: Collect(scan)(d.Query(...)).
+// The slice is empty, never nil, when there are no rows.
+func Collect[T any](scan func(Scanner) (T, error)) func(*sql.Rows, error) ([]T, error) {
+	return func(rows *sql.Rows, err error) ([]T, error) {
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := []T{}
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, rows.Err()
+	}
+}
