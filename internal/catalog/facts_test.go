@@ -28,7 +28,7 @@ func TestSKUFactsByID(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := SKUFacts{ID: a.ID, Code: a.Code, Cost: 6000, StyleID: a.StyleID, StyleCode: "ST-0007", Category: "shirts",
+		want := SKUFacts{ID: a.ID, Code: a.Code, Cost: 6000, ListPrice: 19900, Active: true, StyleID: a.StyleID, StyleCode: "ST-0007", Category: "shirts",
 			Lifecycle: Seasonal, LaunchDate: "2025-03-01"}
 		if len(got) != 2 || got[a.ID] != want || got[b.ID].Code != b.Code {
 			t.Fatalf("facts = %+v, want %+v for %d", got, want, a.ID)

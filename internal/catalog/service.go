@@ -547,7 +547,9 @@ func (s *Service) UpdateSKU(ctx context.Context, code string, p SKUPatch) (SKU, 
 type SKUFacts struct {
 	ID        int64     `json:"id"`
 	Code      string    `json:"code"`
-	Cost      int64     `json:"cost"` // fen, the current unit cost
+	Cost      int64     `json:"cost"`       // fen, the current unit cost
+	ListPrice int64     `json:"list_price"` // fen, the current list price
+	Active    bool      `json:"active"`     // on sale
 	StyleID   int64     `json:"style_id"`
 	StyleCode string    `json:"style_code"`
 	Category  string    `json:"category"`
@@ -567,7 +569,7 @@ func (s *Service) SKUFactsByID(ctx context.Context, ids []int64) (map[int64]SKUF
 		for i, id := range part {
 			args[i] = id
 		}
-		rows, err := s.db.Query(ctx, `SELECT k.id, k.code, k.cost, s.id, s.code, s.category, s.lifecycle, s.launch_date
+		rows, err := s.db.Query(ctx, `SELECT k.id, k.code, k.cost, k.list_price, k.active, s.id, s.code, s.category, s.lifecycle, s.launch_date
 			FROM skus k JOIN styles s ON s.id = k.style_id
 			WHERE k.id IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
 		if err != nil {
@@ -575,7 +577,7 @@ func (s *Service) SKUFactsByID(ctx context.Context, ids []int64) (map[int64]SKUF
 		}
 		for rows.Next() {
 			var f SKUFacts
-			if err := rows.Scan(&f.ID, &f.Code, &f.Cost, &f.StyleID, &f.StyleCode, &f.Category, &f.Lifecycle, &f.LaunchDate); err != nil {
+			if err := rows.Scan(&f.ID, &f.Code, &f.Cost, &f.ListPrice, &f.Active, &f.StyleID, &f.StyleCode, &f.Category, &f.Lifecycle, &f.LaunchDate); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("catalog: sku facts: %w", err)
 			}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"time"
 
 	"github.com/omni-retail/omni/internal/analytics"
 	"github.com/omni-retail/omni/internal/bench"
@@ -18,6 +19,7 @@ const benchUsage = `Usage: omni bench <benchmark> [flags]
 
 Benchmarks:
   flashsale   concurrent clients race to reserve one SKU's stock over HTTP
+  checkout    concurrent clients place and pay realistic orders on the demo retailer over HTTP
   analytics   import + RFM, CLV, personas, ABC on a real file; RFM + ABC on a generated history
 `
 
@@ -34,6 +36,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		return benchFlashSale(ctx, args[1:], getenv, stdout, stderr)
 	case "analytics":
 		return benchAnalytics(args[1:], stdout, stderr)
+	case "checkout":
+		return benchCheckout(ctx, args[1:], getenv, stdout, stderr)
 	}
 	return usageError{fmt.Errorf("bench: unknown benchmark %q", args[0])}
 }
@@ -116,5 +120,50 @@ func benchAnalytics(args []string, stdout, stderr io.Writer) error {
 		return bench.JSON(stdout, r)
 	}
 	bench.PrintAnalytics(stdout, r)
+	return nil
+}
+
+func benchCheckout(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("omni bench checkout", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := bench.CheckoutOptions{}
+	fs.StringVar(&o.DB, "db", getenv("OMNI_BENCH_DB"), "database (default: a fresh SQLite file in a temporary directory) ($OMNI_BENCH_DB)")
+	fs.StringVar(&o.Synchronous, "sqlite-synchronous", "FULL", "SQLite synchronous mode; FULL makes every commit durable")
+	fs.IntVar(&o.Clients, "clients", 64, "concurrent HTTP clients")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long the clients order")
+	fs.Int64Var(&o.Seed, "seed", 2026, "demo retailer and order mix seed")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if o.Clients < 1 || o.Clients > 10_000 || o.Duration < time.Second {
+		return usageError{errors.New("bench checkout: --clients 1..10000, --duration at least 1s")}
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	r, err := bench.Checkout(ctx, o)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return bench.JSON(stdout, struct {
+			bench.CheckoutResult
+			GOMAXPROCS int `json:"gomaxprocs"`
+		}{r, runtime.GOMAXPROCS(0)})
+	}
+	bench.PrintCheckout(stdout, r)
 	return nil
 }

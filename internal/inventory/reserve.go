@@ -91,33 +91,12 @@ func (s *Service) Reserve(ctx context.Context, in ReserveRequest) (Reservation, 
 		}
 	}
 	actor := auth.Actor(ctx)
-	capped := ch.MaxShareBP() < 10000
 	var res Reservation
 	// Route all holds of one SKU to one committer so that a hot SKU's writes
 	// are batched rather than contending (PostgreSQL).
 	err = s.db.WriteKeyed(ctx, lines[0].sku.ID, func(tx *db.Tx) error {
 		now := s.now()
 		at := now.UnixMilli()
-		// Take every line first: a refused line costs no other write.
-		levels := make([]levelRow, len(lines))
-		changes := make([]change, len(lines))
-		for i, ln := range lines {
-			if capped {
-				if err := s.takeShare(tx, ch, ln, i); err != nil {
-					return err
-				}
-			}
-			changes[i] = change{sku: ln.sku, loc: ln.loc.ID, kind: Reserve, dHeld: ln.Qty,
-				useSafety: true, buffer: ch.SafetyStock, need: ln.Qty, refType: "reservation", actor: actor}
-			l, ok, err := s.update(tx, changes[i], at)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return insufficient(tx, ln.sku, ln.Location, ln.loc.ID, ln.Qty, ch.SafetyStock, true)
-			}
-			levels[i] = l
-		}
 		res = Reservation{Channel: ch.Code, Reference: in.Reference, Status: Active, ExpiresAt: now.Add(ttl).UTC().Truncate(time.Millisecond),
 			CreatedAt: now.UTC().Truncate(time.Millisecond), UpdatedAt: now.UTC().Truncate(time.Millisecond), Lines: in.Lines}
 		if err := tx.QueryRow(`INSERT INTO reservations (channel_id, reference, status, expires_at, created_at, updated_at)
@@ -125,21 +104,23 @@ func (s *Service) Reserve(ctx context.Context, in ReserveRequest) (Reservation, 
 			return fmt.Errorf("inventory: insert reservation: %w", err)
 		}
 		ref := strconv.FormatInt(res.ID, 10)
-		evs := make([]levelEvent, 0, len(lines))
+		held := make([]HoldLine, len(lines))
 		for i, ln := range lines {
-			changes[i].refID = ref
-			if err := s.record(tx, changes[i], levels[i], at); err != nil {
-				return err
-			}
+			held[i] = HoldLine{SKU: ln.sku, Location: ln.loc, Qty: ln.Qty}
+		}
+		evs, err := s.hold(tx, ch, held, Ref{Type: "reservation", ID: ref, Actor: actor}, at)
+		if err != nil {
+			return err
+		}
+		for i, ln := range held {
 			var styleID any
-			if capped {
-				styleID = ln.sku.StyleID
+			if ln.Capped {
+				styleID = ln.SKU.StyleID
 			}
 			if err := tx.Defer(`INSERT INTO reservation_lines (reservation_id, line_no, sku_id, location_id, qty, capped_style_id)
-				VALUES (?, ?, ?, ?, ?, ?)`, res.ID, i+1, ln.sku.ID, ln.loc.ID, ln.Qty, styleID); err != nil {
+				VALUES (?, ?, ?, ?, ?, ?)`, res.ID, i+1, ln.SKU.ID, ln.Location.ID, ln.Qty, styleID); err != nil {
 				return fmt.Errorf("inventory: insert reservation line: %w", err)
 			}
-			evs = append(evs, evLevel(ln.SKU, ln.Location, levels[i]))
 		}
 		return s.ob.Append(tx, "inventory.reserved", ref, reservedEvent{
 			Reservation: res.ID, Channel: ch.Code, Reference: in.Reference, ExpiresAt: res.ExpiresAt, Levels: evs})
@@ -317,11 +298,9 @@ func (s *Service) finishTx(tx *db.Tx, id int64, lines []heldLine, to Reservation
 		q += ` AND expires_at <= ?`
 		args = append(args, at)
 	}
-	res, err := tx.Exec(q, args...)
-	if err != nil {
-		return fmt.Errorf("inventory: finish reservation: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	var channelID int64
+	err := tx.QueryRow(q+` RETURNING channel_id`, args...).Scan(&channelID)
+	if errors.Is(err, sql.ErrNoRows) {
 		if onlyExpired {
 			return errNothingToDo
 		}
@@ -329,39 +308,20 @@ func (s *Service) finishTx(tx *db.Tx, id int64, lines []heldLine, to Reservation
 		_ = tx.QueryRow(`SELECT status FROM reservations WHERE id = ?`, id).Scan(&st)
 		return ErrReservationState.Withf("reservation %d is %s", id, st).With("current_status", st)
 	}
+	if err != nil {
+		return fmt.Errorf("inventory: finish reservation: %w", err)
+	}
 	ref := strconv.FormatInt(id, 10)
-	evs := make([]levelEvent, 0, len(lines))
-	for _, l := range lines {
-		c := change{sku: l.sku, loc: l.locID, refType: "reservation", refID: ref, actor: actor, reason: reason}
-		switch to {
-		case Confirmed:
-			c.kind, c.dOnHand, c.dHeld = Sale, -l.Qty, -l.Qty
-		default:
-			c.kind, c.dHeld = Release, -l.Qty
-			if c.reason == "" {
-				c.reason = string(to)
-			}
-		}
-		lv, ok, err := s.apply(tx, c, at)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("inventory: reservation %d: level of %s vanished", id, l.SKU)
-		}
-		if l.capped.Valid {
-			q := `UPDATE channel_style_usage SET held = held - ? WHERE style_id = ? AND channel_id = (SELECT channel_id FROM reservations WHERE id = ?)`
-			if to == Confirmed {
-				q = `UPDATE channel_style_usage SET held = held - ?, sold = sold + ? WHERE style_id = ? AND channel_id = (SELECT channel_id FROM reservations WHERE id = ?)`
-				_, err = tx.Exec(q, l.Qty, l.Qty, l.capped.Int64, id)
-			} else {
-				_, err = tx.Exec(q, l.Qty, l.capped.Int64, id)
-			}
-			if err != nil {
-				return fmt.Errorf("inventory: channel usage: %w", err)
-			}
-		}
-		evs = append(evs, evLevel(l.SKU, l.Location, lv))
+	held := make([]HoldLine, len(lines))
+	for i, l := range lines {
+		held[i] = HoldLine{SKU: l.sku, Location: network.Location{ID: l.locID, Code: l.Location}, Qty: l.Qty, Capped: l.capped.Valid}
+	}
+	if to != Confirmed && reason == "" {
+		reason = string(to)
+	}
+	evs, err := s.unholdLines(tx, channelID, held, Ref{Type: "reservation", ID: ref, Actor: actor}, reason, to == Confirmed, at)
+	if err != nil {
+		return err
 	}
 	return s.ob.Append(tx, "inventory."+string(to), ref, map[string]any{"reservation": id, "reason": reason, "levels": evs})
 }

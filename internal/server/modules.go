@@ -10,6 +10,7 @@ import (
 	"github.com/omni-retail/omni/internal/events"
 	"github.com/omni-retail/omni/internal/inventory"
 	"github.com/omni-retail/omni/internal/network"
+	"github.com/omni-retail/omni/internal/orders"
 )
 
 // Modules holds the capability services and their HTTP handlers.
@@ -22,6 +23,8 @@ type Modules struct {
 	InventoryH *inventory.Handler
 	Events     *events.Service
 	EventsH    *events.Handler
+	Orders     *orders.Service
+	OrdersH    *orders.Handler
 	// analytics: imported transaction files and the analyses over them
 	Analytics  *analytics.Store
 	AnalyticsH *analytics.Handler
@@ -37,6 +40,9 @@ func wireModules(a *App) Modules {
 	// inventory: after catalog and network
 	m.Inventory = inventory.NewService(a.DB, a.Outbox, m.Catalog, m.Network, a.Now, a.Cfg.ReservationTTL)
 	m.InventoryH = &inventory.Handler{S: m.Inventory}
+	// orders: checkout, fulfilment routing, payments, shipments, POS
+	m.Orders = orders.NewService(a.DB, a.Outbox, m.Catalog, m.Network, m.Inventory, nil, a.Now, orders.Options{UnpaidTTL: a.Cfg.UnpaidTTL})
+	m.OrdersH = &orders.Handler{S: m.Orders, Channels: m.Network}
 	// events: webhooks and the event stream over the outbox
 	m.Events = events.NewService(a.DB, a.Outbox, a.Log, a.Now, &http.Client{Timeout: 10 * time.Second})
 	m.EventsH = &events.Handler{S: m.Events}
@@ -51,6 +57,14 @@ func (a *App) workers() []worker {
 	return []worker{
 		a.periodic("reservation-expiry", time.Second, func(ctx context.Context) error {
 			_, err := a.Modules.Inventory.ReleaseExpired(ctx, 500)
+			return err
+		}),
+		a.periodic("unpaid-order-expiry", time.Second, func(ctx context.Context) error {
+			_, err := a.Modules.Orders.ExpireUnpaid(ctx, 500)
+			return err
+		}),
+		a.periodic("presale-allocation", 5*time.Second, func(ctx context.Context) error {
+			_, err := a.Modules.Orders.AllocatePresales(ctx)
 			return err
 		}),
 		a.periodic("idempotency-purge", time.Hour, func(ctx context.Context) error {

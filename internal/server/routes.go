@@ -8,6 +8,7 @@ import (
 	"github.com/omni-retail/omni/internal/events"
 	"github.com/omni-retail/omni/internal/inventory"
 	"github.com/omni-retail/omni/internal/network"
+	"github.com/omni-retail/omni/internal/orders"
 	"github.com/omni-retail/omni/internal/platform/auth"
 	"github.com/omni-retail/omni/internal/platform/web"
 )
@@ -79,6 +80,30 @@ func routes(a *App) []Route {
 		{Method: POST, Path: "/api/v1/inventory/alerts/{id}/acknowledge", Tag: "inventory", Summary: "Acknowledge a low-stock alert", Perm: auth.Write, Params: inventory.IDPath{}, Out: inventory.Alert{}, Handler: m.InventoryH.AcknowledgeAlert},
 		{Method: GET, Path: "/api/v1/inventory/ledger/check", Tag: "inventory", Summary: "Audit: every level equals the sum of its movements", Perm: auth.Manage, Out: inventory.LedgerReport{}, Handler: m.InventoryH.Ledger},
 		{Method: GET, Path: "/api/v1/inventory/turnover", Tag: "inventory", Summary: "Inventory turnover: sell-through, stock-to-sales, turnover days, stock age and lifecycle by SKU, style, category, location or channel, with alerts", Perm: auth.Read, Params: inventory.TurnoverRequest{}, Out: inventory.TurnoverReport{}, Handler: m.InventoryH.Turnover},
+
+		// ── orders ──────────────────────────────────────────────────────
+		// (orders routes)
+		{Method: POST, Path: "/api/v1/orders", Tag: "orders", Summary: "Place an order: priced from the catalog, routed (decision recorded), stock held until paid (422/409 name the field and the nearest options)", Perm: auth.Write, Idempotent: true, In: orders.CheckoutRequest{}, Out: orders.Order{}, Status: 201, Handler: m.OrdersH.Checkout},
+		{Method: GET, Path: "/api/v1/orders", Tag: "orders", Summary: "List orders, newest first (a store key sees its store's)", Perm: auth.Read, Params: orders.ListParams{}, Out: web.List[orders.Order]{}, Handler: m.OrdersH.List},
+		{Method: GET, Path: "/api/v1/orders/{id}", Tag: "orders", Summary: "An order with its lines, routing decision, payments, refunds, shipments and history", Perm: auth.Read, Params: orders.IDPath{}, Out: orders.Order{}, Handler: m.OrdersH.Get},
+		{Method: POST, Path: "/api/v1/orders/{id}/payments", Tag: "orders", Summary: "Pay (part of) an order: offline and test tenders capture at once, WeChat Pay and Alipay on their notification (409 when no longer payable)", Perm: auth.Write, Idempotent: true, Params: orders.IDPath{}, In: orders.PayRequest{}, Out: orders.Order{}, Handler: m.OrdersH.Pay},
+		{Method: POST, Path: "/api/v1/orders/{id}/refunds", Tag: "orders", Summary: "Refund to the original tenders, latest first (422 above what was paid)", Perm: auth.Manage, Idempotent: true, Params: orders.IDPath{}, In: orders.RefundRequest{}, Out: orders.Order{}, Handler: m.OrdersH.Refund},
+		{Method: POST, Path: "/api/v1/orders/{id}/cancel", Tag: "orders", Summary: "Cancel an order before it leaves: stock released, payments refunded (409 names the state)", Perm: auth.Write, Idempotent: true, Params: orders.IDPath{}, In: orders.CancelRequest{}, Out: orders.Order{}, Handler: m.OrdersH.Cancel},
+		{Method: POST, Path: "/api/v1/orders/{id}/pick", Tag: "orders", Summary: "Start picking an allocated order", Perm: auth.Write, Idempotent: true, Params: orders.IDPath{}, Out: orders.Order{}, Handler: m.OrdersH.Pick},
+		{Method: POST, Path: "/api/v1/orders/{id}/ready", Tag: "orders", Summary: "A pickup order is ready at its store", Perm: auth.Write, Idempotent: true, Params: orders.IDPath{}, Out: orders.Order{}, Handler: m.OrdersH.Ready},
+		{Method: POST, Path: "/api/v1/orders/{id}/pickup", Tag: "orders", Summary: "Hand a pickup order over against its pickup code (核销)", Perm: auth.Write, Idempotent: true, Params: orders.IDPath{}, In: orders.PickupRequest{}, Out: orders.Order{}, Handler: m.OrdersH.HandOver},
+		{Method: POST, Path: "/api/v1/orders/{id}/complete", Tag: "orders", Summary: "Complete a picked-up or delivered order", Perm: auth.Write, Idempotent: true, Params: orders.IDPath{}, Out: orders.Order{}, Handler: m.OrdersH.Complete},
+		{Method: POST, Path: "/api/v1/orders/{id}/shipments", Tag: "orders", Summary: "Ship held units (all, or some lines for a partial shipment)", Perm: auth.Write, Idempotent: true, Params: orders.IDPath{}, In: orders.ShipRequest{}, Out: orders.Shipment{}, Status: 201, Handler: m.OrdersH.Ship},
+		{Method: GET, Path: "/api/v1/shipments/late", Tag: "orders", Summary: "Shipments past their promise", Perm: auth.Read, Out: web.List[orders.Shipment]{}, Handler: m.OrdersH.Late},
+		{Method: GET, Path: "/api/v1/shipments/{id}", Tag: "orders", Summary: "A shipment with its tracking timeline", Perm: auth.Read, Params: orders.IDPath{}, Out: orders.Shipment{}, Handler: m.OrdersH.Shipment},
+		{Method: POST, Path: "/api/v1/shipments/{id}/events", Tag: "orders", Summary: "Push a carrier tracking event (物流轨迹); delivered events close the shipment", Perm: auth.Write, Idempotent: true, Params: orders.IDPath{}, In: orders.TrackingEvent{}, Out: orders.Shipment{}, Handler: m.OrdersH.Track},
+		{Method: POST, Path: "/api/v1/pos/sales", Tag: "orders", Summary: "A till sale in one step: scanned items, tenders, stock out of the store", Perm: auth.Write, Idempotent: true, In: orders.SaleRequest{}, Out: orders.Order{}, Status: 201, Handler: m.OrdersH.Sell},
+		{Method: POST, Path: "/api/v1/presales", Tag: "orders", Summary: "Open a presale (预售) of a style against an expected receipt, with a cap", Perm: auth.Manage, Idempotent: true, In: orders.NewPresale{}, Out: orders.Presale{}, Status: 201, Handler: m.OrdersH.CreatePresale},
+		{Method: GET, Path: "/api/v1/presales", Tag: "orders", Summary: "List presales with their waiting orders", Perm: auth.Read, Out: web.List[orders.Presale]{}, Handler: m.OrdersH.Presales},
+		{Method: POST, Path: "/api/v1/presales/{id}/close", Tag: "orders", Summary: "Stop selling a presale", Perm: auth.Manage, Params: orders.IDPath{}, Out: orders.Presale{}, Handler: m.OrdersH.ClosePresale},
+		{Method: GET, Path: "/api/v1/channels/{code}/order-settings", Tag: "orders", Summary: "A channel's order settings: routing strategy, unpaid time, return policy", Perm: auth.Read, Params: orders.ChannelPath{}, Out: orders.Settings{}, Handler: m.OrdersH.Settings},
+		{Method: PUT, Path: "/api/v1/channels/{code}/order-settings", Tag: "orders", Summary: "Replace a channel's order settings", Perm: auth.Manage, Params: orders.ChannelPath{}, In: orders.Settings{}, Out: orders.Settings{}, Handler: m.OrdersH.PutSettings},
+		{Method: POST, Path: "/api/v1/payments/notify/{provider}", Tag: "orders", Summary: "WeChat Pay / Alipay signed payment and refund notifications (the signature authenticates; answered in the provider's format)", Perm: auth.Public, Params: orders.ProviderPath{}, In: map[string]any{}, Out: "", OutType: "text/plain", Handler: m.OrdersH.Notify},
 
 		// ── events and subscribers ──────────────────────────────────────
 		// (events routes)

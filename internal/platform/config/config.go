@@ -29,6 +29,7 @@ type Config struct {
 	ShutdownTimeout   time.Duration
 
 	ReservationTTL time.Duration // default hold of a reservation
+	UnpaidTTL      time.Duration // default life of an unpaid order (channels may override)
 	Workers        bool          // run background workers (expiry, webhooks)
 }
 
@@ -46,6 +47,7 @@ func Default() Config {
 		IdleTimeout:       120 * time.Second,
 		ShutdownTimeout:   20 * time.Second,
 		ReservationTTL:    15 * time.Minute,
+		UnpaidTTL:         15 * time.Minute,
 		Workers:           true,
 	}
 }
@@ -79,6 +81,7 @@ func (c *Config) Register(fs *flag.FlagSet, getenv func(string) string) {
 	dur(&c.IdleTimeout, "idle-timeout", "OMNI_IDLE_TIMEOUT", "HTTP keep-alive idle timeout")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "OMNI_SHUTDOWN_TIMEOUT", "grace period for in-flight requests on SIGINT/SIGTERM")
 	dur(&c.ReservationTTL, "reservation-ttl", "OMNI_RESERVATION_TTL", "default hold of a stock reservation")
+	dur(&c.UnpaidTTL, "unpaid-ttl", "OMNI_UNPAID_TTL", "default time an order may wait for payment before it is cancelled")
 	if v := getenv("OMNI_WORKERS"); v != "" {
 		c.Workers, _ = strconv.ParseBool(v)
 	}
@@ -97,6 +100,9 @@ func (c Config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("config: log format %q is not text or json", c.LogFormat)
+	}
+	if c.UnpaidTTL < time.Minute || c.UnpaidTTL > 7*24*time.Hour {
+		return fmt.Errorf("config: unpaid TTL %s must be between 1m and 168h", c.UnpaidTTL)
 	}
 	if c.ReservationTTL < time.Second || c.ReservationTTL > 7*24*time.Hour {
 		return fmt.Errorf("config: reservation TTL %s must be between 1s and 168h", c.ReservationTTL)

@@ -1,0 +1,276 @@
+package orders
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/omni-retail/omni/internal/catalog"
+	"github.com/omni-retail/omni/internal/fulfilment"
+	"github.com/omni-retail/omni/internal/platform/auth"
+	"github.com/omni-retail/omni/internal/platform/db"
+	"github.com/omni-retail/omni/internal/platform/errs"
+)
+
+// inventoryRef is a SKU identity (the catalog's).
+type inventoryRef = catalog.SKURef
+
+const orderCols = `SELECT o.id, c.code, o.mode, o.status, o.member_id, o.customer_mobile, o.customer_name, o.store_id,
+	o.ship_province, o.ship_city, o.ship_address, o.ship_lat, o.ship_lng, o.region, o.presale_id, o.exchange_of,
+	o.subtotal, o.discount, o.shipping_fee, o.total, o.paid, o.refunded, o.pickup_code, o.routing, o.pricing,
+	o.promised_at, o.expires_at, o.note, o.created_at, o.paid_at, o.completed_at, o.cancelled_at, o.updated_at
+	FROM orders o JOIN channels c ON c.id = o.channel_id`
+
+func msPtr(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := time.UnixMilli(n.Int64).UTC()
+	return &t
+}
+
+func (s *Service) scanOrder(ctx context.Context, sc db.Scanner) (Order, error) {
+	var o Order
+	var member, store, presale, exch, promised, expires, paidAt, done, cancelled sql.NullInt64
+	var lat, lng sql.NullFloat64
+	var prov, city, addr, routing, pricing string
+	var created, updated int64
+	err := sc.Scan(&o.ID, &o.Channel, &o.Mode, &o.Status, &member, &o.Customer.Mobile, &o.Customer.Name, &store,
+		&prov, &city, &addr, &lat, &lng, &o.Region, &presale, &exch,
+		&o.Subtotal, &o.Discount, &o.ShippingFee, &o.Total, &o.Paid, &o.Refunded, &o.PickupCode, &routing, &pricing,
+		&promised, &expires, &o.Note, &created, &paidAt, &done, &cancelled, &updated)
+	if err != nil {
+		return o, err
+	}
+	o.Number = number(o.ID)
+	if member.Valid {
+		o.Customer.MemberID = &member.Int64
+	}
+	if store.Valid {
+		l, err := s.net.LocationByID(ctx, store.Int64)
+		if err != nil {
+			return o, err
+		}
+		o.Store = l.Code
+	}
+	if addr != "" {
+		o.Address = &Address{Province: prov, City: city, Address: addr}
+		if lat.Valid {
+			o.Address.Lat, o.Address.Lng = &lat.Float64, &lng.Float64
+		}
+	}
+	if presale.Valid {
+		o.Presale = &presale.Int64
+	}
+	if exch.Valid {
+		o.ExchangeOf = &exch.Int64
+	}
+	var d fulfilment.Decision
+	if err := json.Unmarshal([]byte(routing), &d); err == nil && d.Mode != "" {
+		o.Routing = &d
+	}
+	_ = json.Unmarshal([]byte(pricing), &o.Pricing)
+	o.PromisedAt, o.ExpiresAt, o.PaidAt, o.CompletedAt, o.CancelledAt = msPtr(promised), msPtr(expires), msPtr(paidAt), msPtr(done), msPtr(cancelled)
+	o.CreatedAt, o.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	o.AvailableFor = Next(o.Mode, o.Status)
+	if o.AvailableFor == nil {
+		o.AvailableFor = []Status{}
+	}
+	if o.Status != ReadyForPickup && o.Status != Picking && o.Status != Allocated && o.Status != Paid && o.Status != Created {
+		// The code is only useful until hand-over.
+		o.PickupCode = ""
+	}
+	return o, nil
+}
+
+// Get returns an order with its lines, payments, refunds, shipments and
+// history. A store-scoped caller sees only its store's orders.
+func (s *Service) Get(ctx context.Context, id int64) (Order, error) {
+	o, err := s.scanOrder(ctx, s.db.QueryRow(ctx, orderCols+` WHERE o.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, ErrNotFound.Withf("no order %d", id)
+	}
+	if err != nil {
+		return o, fmt.Errorf("orders: get: %w", err)
+	}
+	if o.Lines, err = s.lines(ctx, id); err != nil {
+		return o, err
+	}
+	if p := auth.From(ctx); p != nil && p.LocationID != 0 {
+		mine := false
+		if l, err := s.net.LocationByID(ctx, p.LocationID); err == nil {
+			mine = l.Code == o.Store
+			for _, ln := range o.Lines {
+				mine = mine || ln.Location == l.Code
+			}
+		}
+		if !mine {
+			return Order{}, ErrNotFound.Withf("no order %d", id)
+		}
+	}
+	if o.Payments, err = s.payments(ctx, id); err != nil {
+		return o, err
+	}
+	if o.Refunds, err = s.refunds(ctx, id); err != nil {
+		return o, err
+	}
+	if o.Shipments, err = s.shipments(ctx, id); err != nil {
+		return o, err
+	}
+	o.History, err = db.Collect(func(sc db.Scanner) (Change, error) {
+		var c Change
+		var at int64
+		err := sc.Scan(&c.From, &c.To, &c.Note, &c.Actor, &at)
+		c.At = time.UnixMilli(at).UTC()
+		return c, err
+	})(s.db.Query(ctx, `SELECT from_status, to_status, note, actor, created_at FROM order_history WHERE order_id = ? ORDER BY id`, id))
+	return o, err
+}
+
+func (s *Service) lines(ctx context.Context, id int64) ([]Line, error) {
+	rows, err := s.db.Query(ctx, `SELECT l.line_no, l.sku_id, l.qty, l.unit_price, l.discount, l.amount, l.location_id, l.held, l.shipped, l.returned, l.adjustments
+		FROM order_lines l WHERE l.order_id = ? ORDER BY l.line_no`, id)
+	list, err := db.Collect(func(sc db.Scanner) (Line, error) {
+		var l Line
+		var sku int64
+		var loc sql.NullInt64
+		var adj string
+		if err := sc.Scan(&l.Line, &sku, &l.Qty, &l.UnitPrice, &l.Discount, &l.Amount, &loc, &l.Held, &l.Shipped, &l.Returned, &adj); err != nil {
+			return l, err
+		}
+		r, err := s.cat.SKURefByID(ctx, sku)
+		if err != nil {
+			return l, err
+		}
+		l.SKU, l.Style = r.Code, r.StyleCode
+		if loc.Valid {
+			lc, err := s.net.LocationByID(ctx, loc.Int64)
+			if err != nil {
+				return l, err
+			}
+			l.Location = lc.Code
+		}
+		_ = json.Unmarshal([]byte(adj), &l.Adjustments)
+		return l, nil
+	})(rows, err)
+	if err != nil {
+		return nil, fmt.Errorf("orders: lines: %w", err)
+	}
+	return list, nil
+}
+
+func (s *Service) payments(ctx context.Context, id int64) ([]Payment, error) {
+	return db.Collect(func(sc db.Scanner) (Payment, error) {
+		var p Payment
+		var at int64
+		var captured sql.NullInt64
+		err := sc.Scan(&p.ID, &p.Provider, &p.Method, &p.Amount, &p.Refunded, &p.Status, &p.OutTradeNo, &p.ProviderRef, &at, &captured)
+		p.CreatedAt, p.CapturedAt = time.UnixMilli(at).UTC(), msPtr(captured)
+		return p, err
+	})(s.db.Query(ctx, `SELECT id, provider, method, amount, refunded, status, out_trade_no, provider_ref, created_at, captured_at
+		FROM payments WHERE order_id = ? ORDER BY id`, id))
+}
+
+func (s *Service) refunds(ctx context.Context, id int64) ([]Refund, error) {
+	return db.Collect(func(sc db.Scanner) (Refund, error) {
+		var r Refund
+		var at int64
+		var as sql.NullInt64
+		err := sc.Scan(&r.ID, &r.Payment, &as, &r.Amount, &r.Reason, &r.Status, &r.OutRefundNo, &at)
+		if as.Valid {
+			r.AfterSale = &as.Int64
+		}
+		r.CreatedAt = time.UnixMilli(at).UTC()
+		return r, err
+	})(s.db.Query(ctx, `SELECT id, payment_id, after_sale_id, amount, reason, status, out_refund_no, created_at FROM refunds WHERE order_id = ? ORDER BY id`, id))
+}
+
+// ListParams filter the order list (newest first, paged by id).
+type ListParams struct {
+	Status  string `query:"status" description:"one state"`
+	Channel string `query:"channel"`
+	Store   string `query:"store" description:"pickup or POS store"`
+	Mobile  string `query:"mobile"`
+	Mode    string `query:"mode"`
+	Limit   int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
+	Cursor  string `query:"cursor" description:"from next_cursor"`
+}
+
+// List lists orders (without their lines' details beyond the order row),
+// newest first.
+func (s *Service) List(ctx context.Context, f ListParams) ([]Order, string, error) {
+	var where []string
+	var args []any
+	var v errs.Validator
+	if f.Status != "" {
+		v.OneOf(f.Status, "status", statesText()...)
+		where, args = append(where, "o.status = ?"), append(args, f.Status)
+	}
+	if f.Mode != "" {
+		v.OneOf(f.Mode, "mode", "pickup", "instant", "standard", "pos")
+		where, args = append(where, "o.mode = ?"), append(args, f.Mode)
+	}
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	v.Range(int64(f.Limit), 1, 200, "limit")
+	if f.Cursor != "" {
+		c, err := strconv.ParseInt(f.Cursor, 10, 64)
+		v.Check(err == nil && c > 0, "cursor", "invalid", "is not a cursor from next_cursor")
+		where, args = append(where, "o.id < ?"), append(args, c)
+	}
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	if f.Channel != "" {
+		ch, err := s.channel(ctx, "channel", f.Channel)
+		if err != nil {
+			return nil, "", err
+		}
+		where, args = append(where, "o.channel_id = ?"), append(args, ch.ID)
+	}
+	if p := auth.From(ctx); p != nil && p.LocationID != 0 {
+		where, args = append(where, "o.store_id = ?"), append(args, p.LocationID)
+	} else if f.Store != "" {
+		st, err := s.location(ctx, "store", f.Store)
+		if err != nil {
+			return nil, "", err
+		}
+		where, args = append(where, "o.store_id = ?"), append(args, st.ID)
+	}
+	if f.Mobile != "" {
+		where, args = append(where, "o.customer_mobile = ?"), append(args, f.Mobile)
+	}
+	q := orderCols
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY o.id DESC LIMIT ?"
+	args = append(args, f.Limit+1)
+	list, err := db.Collect(func(sc db.Scanner) (Order, error) { return s.scanOrder(ctx, sc) })(s.db.Query(ctx, q, args...))
+	if err != nil {
+		return nil, "", fmt.Errorf("orders: list: %w", err)
+	}
+	next := ""
+	if len(list) > f.Limit {
+		list = list[:f.Limit]
+		next = strconv.FormatInt(list[len(list)-1].ID, 10)
+	}
+	for i := range list {
+		list[i].Routing = nil
+	}
+	return list, next, nil
+}
+
+func statesText() []string {
+	out := make([]string, len(States))
+	for i, s := range States {
+		out[i] = string(s)
+	}
+	return out
+}

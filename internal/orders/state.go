@@ -1,0 +1,121 @@
+package orders
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/omni-retail/omni/internal/fulfilment"
+	"github.com/omni-retail/omni/internal/platform/db"
+	"github.com/omni-retail/omni/internal/platform/errs"
+)
+
+// The order lifecycle. Each mode has its own path to completion; any state
+// before the goods leave may be cancelled.
+//
+//	pickup:   created → paid → allocated → picking → ready_for_pickup → picked_up → completed
+//	instant,
+//	standard: created → paid → allocated → picking → (partially_shipped →) shipped → delivered → completed
+//	pos:      created → paid → completed
+//	presale:  … paid → presale → allocated → …  (waits for the expected stock)
+var lifecycle = map[fulfilment.Mode]map[Status][]Status{
+	fulfilment.Pickup: {
+		Created: {Paid, Cancelled}, Paid: {Allocated, PresaleWait, Cancelled}, PresaleWait: {Allocated, Cancelled},
+		Allocated: {Picking, Cancelled}, Picking: {ReadyForPickup, Cancelled}, ReadyForPickup: {PickedUp, Cancelled},
+		PickedUp: {Completed},
+	},
+	fulfilment.Instant:  deliveryPath(),
+	fulfilment.Standard: deliveryPath(),
+	fulfilment.POS: {
+		Created: {Paid, Cancelled}, Paid: {Completed, Cancelled},
+	},
+}
+
+func deliveryPath() map[Status][]Status {
+	return map[Status][]Status{
+		Created: {Paid, Cancelled}, Paid: {Allocated, PresaleWait, Cancelled}, PresaleWait: {Allocated, Cancelled},
+		Allocated: {Picking, Cancelled}, Picking: {PartiallyShipped, Shipped, Cancelled},
+		PartiallyShipped: {PartiallyShipped, Shipped}, Shipped: {Delivered}, Delivered: {Completed},
+	}
+}
+
+// Next lists the states an order of mode m may move to from s.
+func Next(m fulfilment.Mode, s Status) []Status { return lifecycle[m][s] }
+
+// CanMove reports whether an order of mode m may move from one state to
+// another.
+func CanMove(m fulfilment.Mode, from, to Status) bool { return slices.Contains(lifecycle[m][from], to) }
+
+// States lists every order state.
+var States = []Status{Created, Paid, PresaleWait, Allocated, Picking, ReadyForPickup, PartiallyShipped, Shipped, PickedUp,
+	Delivered, Completed, Cancelled}
+
+// move changes an order's status in tx to to, when its mode allows the move
+// from the current state, and records and announces the change. The
+// UPDATE is conditional on the state just read (compare-and-swap), so two
+// concurrent moves cannot both succeed from the same state. set adds
+// column assignments (", paid_at = ?") with their args. An illegal move is
+// ErrState naming the current state.
+func (s *Service) move(tx *db.Tx, id int64, to Status, note, actor string, at int64, set string, args ...any) (Status, error) {
+	for range 3 {
+		var old, mode string
+		if err := tx.QueryRow(`SELECT status, mode FROM orders WHERE id = ?`, id).Scan(&old, &mode); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return "", ErrNotFound.Withf("no order %d", id)
+			}
+			return "", fmt.Errorf("orders: read status: %w", err)
+		}
+		if !CanMove(fulfilment.Mode(mode), Status(old), to) {
+			return "", illegal(id, fulfilment.Mode(mode), Status(old), to)
+		}
+		a := append([]any{string(to), at}, args...)
+		a = append(a, id, old)
+		res, err := tx.Exec(`UPDATE orders SET status = ?, updated_at = ?`+set+` WHERE id = ? AND status = ?`, a...)
+		if err != nil {
+			return "", fmt.Errorf("orders: move to %s: %w", to, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return Status(old), s.changed(tx, id, Status(old), to, note, actor, at)
+		}
+	}
+	return "", errs.E(errs.Conflict, "concurrent_change", "order %s is being changed concurrently; retry", number(id))
+}
+
+// changed records and announces a status change made in tx.
+func (s *Service) changed(tx *db.Tx, id int64, from, to Status, note, actor string, at int64) error {
+	if err := tx.Defer(`INSERT INTO order_history (order_id, from_status, to_status, note, actor, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, string(from), string(to), note, actor, at); err != nil {
+		return fmt.Errorf("orders: history: %w", err)
+	}
+	return s.ob.Append(tx, "order."+string(to), number(id), statusEvent{Order: id, Number: number(id), From: from, To: to, Note: note})
+}
+
+// statusEvent is the payload of the order.<status> events.
+type statusEvent struct {
+	Order  int64  `json:"order"`
+	Number string `json:"number"`
+	From   Status `json:"from,omitempty"`
+	To     Status `json:"to"`
+	Note   string `json:"note,omitempty"`
+}
+
+// illegal is the 409 for a refused move, naming the current state.
+func illegal(id int64, m fulfilment.Mode, cur, to Status) error {
+	return ErrState.Withf("order %s is %s and cannot become %s", number(id), cur, to).
+		With("current_status", string(cur)).With("requested_status", string(to)).With("allowed", Next(m, cur))
+}
+
+func marks(n int) string {
+	b := make([]byte, 0, 2*n)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '?')
+	}
+	return string(b)
+}
+
+// number is an order's display number.
+func number(id int64) string { return fmt.Sprintf("SO%010d", id) }
