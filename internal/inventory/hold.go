@@ -69,11 +69,11 @@ func (s *Service) hold(tx *db.Tx, ch network.Channel, lines []HoldLine, ref Ref,
 		}
 		levels[i] = l
 	}
+	if err := s.recordAll(tx, changes, levels, at); err != nil {
+		return nil, err
+	}
 	evs := make([]levelEvent, len(lines))
 	for i, ln := range lines {
-		if err := s.record(tx, changes[i], levels[i], at); err != nil {
-			return nil, err
-		}
 		evs[i] = evLevel(ln.SKU.Code, ln.Location.Code, levels[i])
 	}
 	return evs, nil
@@ -180,17 +180,22 @@ func (s *Service) TakeBack(tx *db.Tx, sku catalog.SKURef, loc network.Location, 
 // (on hand − reserved − safety stock, never below zero), keyed by SKU id
 // then location id: the snapshot that fulfilment routing decides on. Hold
 // is what grants; a route chosen on this snapshot may still be refused.
-func (s *Service) Free(ctx context.Context, skuIDs []int64) (map[int64]map[int64]int64, error) {
+// Only the given locations are read.
+func (s *Service) Free(ctx context.Context, skuIDs, locIDs []int64) (map[int64]map[int64]int64, error) {
 	out := make(map[int64]map[int64]int64, len(skuIDs))
-	if len(skuIDs) == 0 {
+	if len(skuIDs) == 0 || len(locIDs) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(skuIDs))
-	for i, id := range skuIDs {
-		args[i] = id
+	args := make([]any, 0, len(skuIDs)+len(locIDs))
+	for _, id := range skuIDs {
+		args = append(args, id)
 	}
+	for _, id := range locIDs {
+		args = append(args, id)
+	}
+	marks := func(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
 	rows, err := s.db.Query(ctx, `SELECT sku_id, location_id, on_hand - reserved - safety_stock FROM stock_levels
-		WHERE sku_id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(skuIDs)), ",")+`)`, args...)
+		WHERE sku_id IN (`+marks(len(skuIDs))+`) AND location_id IN (`+marks(len(locIDs))+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("inventory: free stock: %w", err)
 	}

@@ -146,6 +146,36 @@ func (s *Service) record(tx *db.Tx, c change, l levelRow, at int64) error {
 	return nil
 }
 
+// recordAll appends the movements of applied changes with one statement
+// (same effect as record for each).
+func (s *Service) recordAll(tx *db.Tx, cs []change, ls []levelRow, at int64) error {
+	if len(cs) == 1 {
+		return s.record(tx, cs[0], ls[0], at)
+	}
+	q := make([]byte, 0, 200+len(cs)*28)
+	q = append(q, `INSERT INTO stock_movements (sku_id, location_id, kind, on_hand_delta, reserved_delta, in_transit_delta,
+			reason, ref_type, ref_id, actor, created_at) VALUES `...)
+	args := make([]any, 0, 11*len(cs))
+	for i, c := range cs {
+		if i > 0 {
+			q = append(q, ", "...)
+		}
+		q = append(q, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"...)
+		args = append(args, c.sku.ID, c.loc, string(c.kind), c.dOnHand, c.dHeld, c.dTransit, c.reason, c.refType, c.refID, c.actor, at)
+	}
+	if err := tx.Defer(string(q), args...); err != nil {
+		return fmt.Errorf("inventory: append movements: %w", err)
+	}
+	for _, l := range ls {
+		if l.lowLimit > 0 {
+			if err := s.checkAlert(tx, l, at); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // readLevel reads a level inside tx (zero level when absent).
 func readLevel(tx *db.Tx, sku catalog.SKURef, loc int64) (levelRow, error) {
 	l := levelRow{sku: sku.ID, loc: loc, style: sku.StyleID}

@@ -211,7 +211,11 @@ func (s *Service) route(ctx context.Context, p *placement) error {
 		ids[i] = r.ID
 		lines[i] = fulfilment.Line{SKUID: r.ID, SKU: r.Code, Qty: p.in.Lines[i].Qty}
 	}
-	free, err := s.inv.Free(ctx, ids)
+	locs := p.ch.LocationIDs
+	if p.store != nil && (p.in.Mode == fulfilment.POS || p.in.Mode == fulfilment.Pickup) {
+		locs = []int64{p.store.ID} // nothing else is a candidate
+	}
+	free, err := s.inv.Free(ctx, ids, locs)
 	if err != nil {
 		return err
 	}
@@ -314,6 +318,11 @@ func (s *Service) write(tx *db.Tx, p *placement) error {
 			return err
 		}
 	}
+	// All lines in one statement.
+	ins := make([]byte, 0, 200+len(q.Lines)*30)
+	ins = append(ins, `INSERT INTO order_lines (order_id, line_no, sku_id, qty, unit_price, discount, amount, unit_cost, location_id,
+			capped_style_id, held, adjustments) VALUES `...)
+	args := make([]any, 0, 12*len(q.Lines))
 	for i := range q.Lines {
 		l := &q.Lines[i]
 		adj, err := json.Marshal(l.Adjustments)
@@ -328,11 +337,14 @@ func (s *Service) write(tx *db.Tx, p *placement) error {
 				capped = p.refs[i].StyleID
 			}
 		}
-		if err := tx.Defer(`INSERT INTO order_lines (order_id, line_no, sku_id, qty, unit_price, discount, amount, unit_cost, location_id,
-				capped_style_id, held, adjustments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.id, i+1, p.refs[i].ID, l.Qty, l.UnitPrice, l.Discount, l.Amount(), l.SKU.Cost, loc, capped, held, string(adj)); err != nil {
-			return fmt.Errorf("orders: insert line: %w", err)
+		if i > 0 {
+			ins = append(ins, ", "...)
 		}
+		ins = append(ins, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"...)
+		args = append(args, p.id, i+1, p.refs[i].ID, l.Qty, l.UnitPrice, l.Discount, l.Amount(), l.SKU.Cost, loc, capped, held, string(adj))
+	}
+	if err := tx.Defer(string(ins), args...); err != nil {
+		return fmt.Errorf("orders: insert lines: %w", err)
 	}
 	return s.changed(tx, p.id, "", Created, "", p.actor, p.at)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/omni-retail/omni/internal/fulfilment"
 	"github.com/omni-retail/omni/internal/inventory"
@@ -412,18 +413,8 @@ func (s *Service) Sell(ctx context.Context, in SaleRequest, chans Channels) (Ord
 		if err != nil {
 			return Order{}, err
 		}
-		list, _, err := chans.ListChannels(ctx, network.ChannelFilter{Limit: 100})
-		if err != nil {
+		if req.Channel, err = s.posChannel(ctx, st, chans); err != nil {
 			return Order{}, err
-		}
-		for _, c := range list {
-			if c.Kind == network.POS && c.Active && containsID(c.LocationIDs, st.ID) {
-				req.Channel = c.Code
-				break
-			}
-		}
-		if req.Channel == "" {
-			return Order{}, errs.E(errs.Invalid, "no_pos_channel", "store: no active POS channel serves %s", in.Store).With("field", "store")
 		}
 	}
 	p, err := s.prepare(ctx, req)
@@ -470,6 +461,35 @@ func (s *Service) Sell(ctx context.Context, in SaleRequest, chans Channels) (Ord
 		return Order{}, err
 	}
 	return s.Get(ctx, p.id)
+}
+
+// posChannel returns the code of the first active POS channel serving a
+// store (remembered for settingsTTL).
+func (s *Service) posChannel(ctx context.Context, st network.Location, chans Channels) (string, error) {
+	s.mu.Lock()
+	c, ok := s.posChannels[st.ID]
+	s.mu.Unlock()
+	if ok && time.Since(c.at) < settingsTTL {
+		return c.code, nil
+	}
+	list, _, err := chans.ListChannels(ctx, network.ChannelFilter{Limit: 100})
+	if err != nil {
+		return "", err
+	}
+	for _, ch := range list {
+		if ch.Kind == network.POS && ch.Active && containsID(ch.LocationIDs, st.ID) {
+			s.mu.Lock()
+			s.posChannels[st.ID] = cachedCode{code: ch.Code, at: time.Now()}
+			s.mu.Unlock()
+			return ch.Code, nil
+		}
+	}
+	return "", errs.E(errs.Invalid, "no_pos_channel", "store: no active POS channel serves %s", st.Code).With("field", "store")
+}
+
+type cachedCode struct {
+	code string
+	at   time.Time
 }
 
 func containsID(ids []int64, id int64) bool {

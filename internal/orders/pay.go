@@ -58,36 +58,36 @@ func (s *Service) Pay(ctx context.Context, id int64, in PayRequest) (Order, erro
 
 // payTx records a tender in tx; immediate tenders are captured at once.
 func (s *Service) payTx(tx *db.Tx, id int64, in PayRequest, actor string, at int64) (int64, error) {
-	var status string
-	var total, paid, pending int64
-	err := tx.QueryRow(`SELECT status, total, paid, (SELECT COALESCE(SUM(amount), 0) FROM payments WHERE order_id = ? AND status = 'pending')
-		FROM orders WHERE id = ?`, id, id).Scan(&status, &total, &paid, &pending)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, ErrNotFound.Withf("no order %d", id)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("orders: read order: %w", err)
-	}
-	if Status(status) != Created {
-		return 0, ErrState.Withf("order %s is %s: it takes no more payments", number(id), status).
-			With("current_status", status).With("requested_status", string(Paid))
-	}
-	due := total - paid
-	amount := in.Amount
-	if amount == 0 {
-		amount = due
-	}
-	if amount > due || amount <= 0 {
-		return 0, ErrOverpay.Withf("amount: %d fen is more than the %d fen still due", amount, due).With("field", "amount").With("due", due)
-	}
-	var pid int64
-	status = string(PaymentPending)
+	// One statement checks the state, takes the default amount (what is
+	// still due) and records the tender; the capture below is the guard
+	// against paying more than the total.
+	status := string(PaymentPending)
 	var captured any
 	if immediate(in.Provider) {
 		status, captured = string(PaymentCaptured), at
 	}
-	if err := tx.QueryRow(`INSERT INTO payments (order_id, provider, method, amount, status, out_trade_no, created_at, captured_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, id, in.Provider, in.Method, amount, status, tradeNo("P", id), at, captured, at).Scan(&pid); err != nil {
+	var pid, amount int64
+	err := tx.QueryRow(`INSERT INTO payments (order_id, provider, method, amount, status, out_trade_no, created_at, captured_at, updated_at)
+		SELECT id, ?, ?, CASE WHEN ? > 0 THEN ? ELSE total - paid END, ?, ?, ?, ?, ? FROM orders
+		WHERE id = ? AND status = 'created' AND paid + (CASE WHEN ? > 0 THEN ? ELSE total - paid END) <= total AND paid < total
+		RETURNING id, amount`,
+		in.Provider, in.Method, in.Amount, in.Amount, status, tradeNo("P", id), at, captured, at, id, in.Amount, in.Amount).Scan(&pid, &amount)
+	if errors.Is(err, sql.ErrNoRows) {
+		var st string
+		var total, paid int64
+		err := tx.QueryRow(`SELECT status, total, paid FROM orders WHERE id = ?`, id).Scan(&st, &total, &paid)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return 0, ErrNotFound.Withf("no order %d", id)
+		case err != nil:
+			return 0, fmt.Errorf("orders: read order: %w", err)
+		case Status(st) != Created:
+			return 0, ErrState.Withf("order %s is %s: it takes no more payments", number(id), st).
+				With("current_status", st).With("requested_status", string(Paid))
+		}
+		return 0, ErrOverpay.Withf("amount: %d fen is more than the %d fen still due", in.Amount, total-paid).With("field", "amount").With("due", total-paid)
+	}
+	if err != nil {
 		return 0, fmt.Errorf("orders: insert payment: %w", err)
 	}
 	if !immediate(in.Provider) {
@@ -120,22 +120,17 @@ func (s *Service) capture(tx *db.Tx, id, pid, amount int64, actor string, at int
 	if err != nil {
 		return fmt.Errorf("orders: count payment: %w", err)
 	}
-	if err := s.ob.Append(tx, "payment.captured", number(id), map[string]any{"order": id, "payment": pid, "amount": amount, "paid": paid, "total": total}); err != nil {
-		return err
-	}
 	if paid < total {
-		return nil
+		return s.ob.Append(tx, "payment.captured", number(id), map[string]any{"order": id, "payment": pid, "amount": amount, "paid": paid, "total": total})
 	}
-	if err := s.changed(tx, id, Created, Paid, "", actor, at); err != nil {
-		return err
-	}
+	// The order.paid event names the payment that completed it.
 	switch Status(status) {
 	case PresaleWait:
-		return s.changed(tx, id, Paid, PresaleWait, "waiting for the presale's stock", actor, at)
+		return s.changedPath(tx, id, "waiting for the presale's stock", actor, at, Created, Paid, PresaleWait)
 	case Allocated:
-		return s.changed(tx, id, Paid, Allocated, "stock held at checkout", actor, at)
+		return s.changedPath(tx, id, "stock held at checkout", actor, at, Created, Paid, Allocated)
 	}
-	return nil
+	return s.changedPath(tx, id, fmt.Sprintf("payment %d", pid), actor, at, Created, Paid)
 }
 
 // Refund gives money back to the order's tenders, the latest first.

@@ -67,10 +67,11 @@ type Service struct {
 	// Pricing is the price pipeline; other modules insert steps at wiring.
 	Pricing *Pipeline
 
-	mu         sync.Mutex
-	settings   map[int64]cachedSettings
-	presales   map[int64]presale // open presales by style id
-	presalesAt time.Time
+	mu          sync.Mutex
+	settings    map[int64]cachedSettings
+	posChannels map[int64]cachedCode // POS channel by store id
+	presales    map[int64]presale    // open presales by style id
+	presalesAt  time.Time
 }
 
 // NewService returns the orders service.
@@ -85,7 +86,7 @@ func NewService(d *db.DB, ob *outbox.Outbox, cat Catalog, net Network, inv *inve
 		o.Fees = DefaultFees
 	}
 	return &Service{db: d, ob: ob, cat: cat, net: net, inv: inv, members: members, now: now, opt: o,
-		Pricing: DefaultPipeline(o.Fees), settings: map[int64]cachedSettings{}}
+		Pricing: DefaultPipeline(o.Fees), settings: map[int64]cachedSettings{}, posChannels: map[int64]cachedCode{}}
 }
 
 // Notifier returns the verifier of a provider's notifications.

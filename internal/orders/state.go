@@ -9,6 +9,7 @@ import (
 	"github.com/omni-retail/omni/internal/fulfilment"
 	"github.com/omni-retail/omni/internal/platform/db"
 	"github.com/omni-retail/omni/internal/platform/errs"
+	"github.com/omni-retail/omni/internal/platform/outbox"
 )
 
 // The order lifecycle. Each mode has its own path to completion; any state
@@ -84,11 +85,35 @@ func (s *Service) move(tx *db.Tx, id int64, to Status, note, actor string, at in
 
 // changed records and announces a status change made in tx.
 func (s *Service) changed(tx *db.Tx, id int64, from, to Status, note, actor string, at int64) error {
-	if err := tx.Defer(`INSERT INTO order_history (order_id, from_status, to_status, note, actor, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		id, string(from), string(to), note, actor, at); err != nil {
+	return s.changedPath(tx, id, note, actor, at, from, to)
+}
+
+// changedPath records and announces the changes along path (from, to, …)
+// made in tx: one history row and one event per step, each written with
+// one statement. note goes with the last step.
+func (s *Service) changedPath(tx *db.Tx, id int64, note, actor string, at int64, path ...Status) error {
+	steps := len(path) - 1
+	q := make([]byte, 0, 128+steps*24)
+	q = append(q, "INSERT INTO order_history (order_id, from_status, to_status, note, actor, created_at) VALUES "...)
+	args := make([]any, 0, 6*steps)
+	evs := make([]outbox.Event, steps)
+	for i := range steps {
+		n := ""
+		if i == steps-1 {
+			n = note
+		}
+		if i > 0 {
+			q = append(q, ", "...)
+		}
+		q = append(q, "(?, ?, ?, ?, ?, ?)"...)
+		args = append(args, id, string(path[i]), string(path[i+1]), n, actor, at)
+		evs[i] = outbox.Event{Topic: "order." + string(path[i+1]), Subject: number(id),
+			Payload: statusEvent{Order: id, Number: number(id), From: path[i], To: path[i+1], Note: n}}
+	}
+	if err := tx.Defer(string(q), args...); err != nil {
 		return fmt.Errorf("orders: history: %w", err)
 	}
-	return s.ob.Append(tx, "order."+string(to), number(id), statusEvent{Order: id, Number: number(id), From: from, To: to, Note: note})
+	return s.ob.AppendAll(tx, evs)
 }
 
 // statusEvent is the payload of the order.<status> events.

@@ -60,3 +60,37 @@ func (o *Outbox) signal() {
 	o.wake = make(chan struct{})
 	o.mu.Unlock()
 }
+
+// Event is one event for AppendAll.
+type Event struct {
+	Topic, Subject string
+	Payload        any
+}
+
+// AppendAll records several events in tx with one statement (in order),
+// like Append for each.
+func (o *Outbox) AppendAll(tx *db.Tx, evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	at := o.now().UnixMilli()
+	q := make([]byte, 0, 80+len(evs)*16)
+	q = append(q, "INSERT INTO events (topic, subject, payload, created_at) VALUES "...)
+	args := make([]any, 0, 4*len(evs))
+	for i, e := range evs {
+		b, err := json.Marshal(e.Payload)
+		if err != nil {
+			return fmt.Errorf("outbox: encode %s: %w", e.Topic, err)
+		}
+		if i > 0 {
+			q = append(q, ", "...)
+		}
+		q = append(q, "(?, ?, ?, ?)"...)
+		args = append(args, e.Topic, e.Subject, string(b), at)
+	}
+	if err := tx.Defer(string(q), args...); err != nil {
+		return fmt.Errorf("outbox: append %d events: %w", len(evs), err)
+	}
+	tx.AfterCommit(o.signal)
+	return nil
+}
