@@ -417,3 +417,13 @@ func PrintCheckout(w io.Writer, r CheckoutResult) {
 		fmt.Fprintf(w, "  first error: %s\n", r.FirstError)
 	}
 }
+
+// DriveRemote runs the checkout clients against a running server at base
+// (which holds the demo retailer in the store d reads), for the crash test
+// and for measuring a separately started server. Acknowledged order ids
+// are written to o.AckLog as they are acknowledged.
+func DriveRemote(ctx context.Context, o CheckoutOptions, base, key string, d *db.DB) (CheckoutResult, []int64, error) {
+	r := CheckoutResult{Clients: o.Clients, Modes: map[string]int64{}, DB: string(d.Engine)}
+	acked, err := drive(ctx, &r, o, base, key, d)
+	return r, acked, err
+}
