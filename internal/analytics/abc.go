@@ -137,7 +137,8 @@ const abcMaxCells = 8 << 20
 
 // ABCXYZ classifies every SKU that has sales.
 //
-// ABC: SKUs are ranked by revenue (Σ quantity × price), highest first, ties
+// ABC: SKUs are ranked by revenue (Σ quantity × price, or Σ Value when the
+// dataset has that column), highest first, ties
 // by SKU code. A SKU is A when the revenue of the SKUs ranked above it is
 // below opts.A of the total — so class A is the smallest set of top sellers
 // that together reach 80 % (a single SKU with 90 % of revenue is A, not B) —
@@ -327,6 +328,10 @@ func abcScan[C int32 | int64](d *Dataset, per cohPeriods, acc []abcAcc, lo, hi i
 	}
 	n := d.Len()
 	sku, qty, price, at := d.SKU[:n], d.Qty[:n], d.Price[:n], d.At[:n]
+	value := d.Value
+	if len(value) != n {
+		value = nil
+	}
 	lo32, hi32 := int32(lo), int32(hi)
 	ok := true
 	for i := range n {
@@ -335,7 +340,11 @@ func abcScan[C int32 | int64](d *Dataset, per cohPeriods, acc []abcAcc, lo, hi i
 			continue
 		}
 		a := &acc[s]
-		a.rev += int64(q) * p
+		if value != nil {
+			a.rev += value[i] // the line total as the source states it
+		} else {
+			a.rev += int64(q) * p
+		}
 		a.units += int64(q)
 		a.lines++
 		k := per.find(at[i])

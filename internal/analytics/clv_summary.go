@@ -15,7 +15,8 @@ import (
 // the BG/NBD and Gamma-Gamma models ("RFM in the modellers' sense").
 //
 // Purchases are counted in purchase days: all of a customer's lines on the
-// same calendar day (UTC) are one purchase whose value is their sum.
+// same calendar day (UTC) are one purchase whose value is their sum. A day
+// with return lines only (negative quantity or value) is no purchase.
 type CustomerSummary struct {
 	Customer string `json:"customer"`
 	// Frequency (x) is the number of repeat purchase days in the calibration
@@ -109,12 +110,14 @@ func SummarizeHoldout(d *Dataset, calibrationEnd, holdoutEnd time.Time, unit tim
 	type dayLine struct {
 		day    int64
 		amount int64
+		sale   bool // not a return line (negative quantity or value)
 	}
 	lines := make([]dayLine, start[nc])
 	next := slices.Clone(start[:nc])
 	for i, c := range d.Customer {
 		if c >= 0 {
-			lines[next[c]] = dayLine{clvDay(d.At[i]), d.Amount(i)}
+			amt := d.Amount(i)
+			lines[next[c]] = dayLine{clvDay(d.At[i]), amt, d.Qty[i] >= 0 && amt >= 0}
 			next[c]++
 		}
 	}
@@ -128,7 +131,11 @@ func SummarizeHoldout(d *Dataset, calibrationEnd, holdoutEnd time.Time, unit tim
 			continue
 		}
 		slices.SortFunc(ls, func(a, b dayLine) int { return cmp.Compare(a.day, b.day) })
-		first := ls[0].day
+		k := slices.IndexFunc(ls, func(l dayLine) bool { return l.sale })
+		if k < 0 {
+			continue // returns only
+		}
+		first := ls[k].day
 		if first > calDay {
 			continue
 		}
@@ -140,12 +147,17 @@ func SummarizeHoldout(d *Dataset, calibrationEnd, holdoutEnd time.Time, unit tim
 			holdValue   int64
 		)
 		for i := 0; i < len(ls); {
-			day, value := ls[i].day, int64(0)
+			day, value, sale := ls[i].day, int64(0), false
 			j := i
 			for ; j < len(ls) && ls[j].day == day; j++ {
 				value += ls[j].amount
+				sale = sale || ls[j].sale
 			}
 			switch {
+			case !sale:
+				// A day of returns only is not a purchase (Omni's orders
+				// return goods days after the sale); a return on a day
+				// with purchases nets off that day's value.
 			case day <= calDay:
 				s.Lines += j - i
 				if days > 0 {

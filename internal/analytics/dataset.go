@@ -37,8 +37,30 @@ type Dataset struct {
 
 	// Value is optional: nil, or each line's value in minor units as the source
 	// states it, for sources that give line totals rather than unit prices
-	// (CDNOW). When set, Amount returns it and Price is only Value ÷ Qty rounded.
+	// (CDNOW, Omni's orders). When set, Amount returns it and Price is only
+	// Value ÷ Qty rounded.
 	Value []int64
+
+	// The columns below are optional: nil when the source does not have them
+	// (imported files), else one entry per line. Analyses use a column only
+	// when its length is Len().
+
+	// Discount is each line's discount in minor units (list value − Amount),
+	// negative on return lines like their Amount.
+	Discount []int64
+	// Cost is each line's unit cost in minor units (0 when unknown); when set
+	// it is used instead of SKUCost.
+	Cost []int64
+	// Store is each line's store or fulfilment location, an index into
+	// Stores (-1 when unknown), for sources that tell the location apart
+	// from the sales channel (Omni's orders: Channel is the channel).
+	Store  []int32
+	Stores []string
+
+	// Returns says that the source's returns are lines of the dataset
+	// (negative Qty and Amount), so that a dataset without such lines had
+	// no returns. Imports remove returns instead and leave it false.
+	Returns bool
 }
 
 // Len is the number of lines.

@@ -1,7 +1,8 @@
 package analytics
 
 // HTTP handlers of /api/v1/analytics: upload a transaction file into the
-// store, list the imports, and run the analyses over a stored import.
+// store, list the imports, and run the analyses over a stored import
+// (/analytics/imports/{id}/…) or over Omni's live orders (/analytics/orders/…).
 
 import (
 	"errors"
@@ -37,11 +38,16 @@ type ImportPath struct {
 	ID int64 `path:"id"`
 }
 
-// RFMParams are the parameters of the RFM analysis.
-type RFMParams struct {
-	ID        int64  `path:"id"`
-	AsOf      string `query:"as_of" description:"YYYY-MM-DD; default: the day after the last line"`
+// RFMQuery are the query parameters of the RFM analysis.
+type RFMQuery struct {
+	AsOf      string `query:"as_of" description:"YYYY-MM-DD (live orders: in Asia/Shanghai); default: the day after the last line"`
 	Customers bool   `query:"customers" description:"include every customer's scores"`
+}
+
+// RFMParams are the parameters of the RFM analysis of an import.
+type RFMParams struct {
+	ID int64 `path:"id"`
+	RFMQuery
 }
 
 // RFMAnswer is the RFM analysis of an import.
@@ -50,13 +56,18 @@ type RFMAnswer struct {
 	Customers []CustomerRFM `json:"customers,omitempty"` // only with customers=true
 }
 
-// CLVParams are the parameters of the CLV fit.
-type CLVParams struct {
-	ID             int64   `path:"id"`
+// CLVQuery are the query parameters of the CLV fit.
+type CLVQuery struct {
 	CalibrationEnd string  `query:"calibration_end" required:"true" description:"last day of the calibration period, YYYY-MM-DD"`
 	ChurnThreshold float64 `query:"churn_threshold" minimum:"0" maximum:"1" default:"0.3" description:"warn about customers whose P(alive) is below this"`
 	Top            int     `query:"top" minimum:"0" maximum:"1000" default:"10" description:"warn about the customers with the largest falls in P(alive) since the previous run, this many"`
-	Save           bool    `query:"save" default:"true" description:"keep this run's P(alive) for the next run to compare (only when the fit converged)"`
+	Save           bool    `query:"save" default:"true" description:"keep this run's P(alive) for the next run to compare (only when the fit converged; imports only: runs over live orders are never saved)"`
+}
+
+// CLVParams are the parameters of the CLV fit of an import.
+type CLVParams struct {
+	ID int64 `path:"id"`
+	CLVQuery
 }
 
 // DefaultChurnThreshold is the churn_threshold of the CLV endpoint when absent.
@@ -88,26 +99,41 @@ type CLVAnswer struct {
 	Churn CLVChurn `json:"churn"`
 }
 
-// KPIParams are the parameters of the KPI table.
-type KPIParams struct {
-	ID    int64  `path:"id"`
+// KPIQuery are the query parameters of the KPI table.
+type KPIQuery struct {
 	Grain string `query:"grain" enum:"day,week,month" description:"default month"`
-	By    string `query:"by" enum:"channel,region" description:"group by channel (store) or region"`
+	By    string `query:"by" enum:"channel,region,store" description:"group by channel (for imports: store or channel), region, or store (live orders: the pickup or POS store, else the fulfilment location)"`
 }
 
-// ABCParams are the parameters of the ABC/XYZ classification.
-type ABCParams struct {
-	ID     int64  `path:"id"`
+// KPIParams are the parameters of the KPI table of an import.
+type KPIParams struct {
+	ID int64 `path:"id"`
+	KPIQuery
+}
+
+// ABCQuery are the query parameters of the ABC/XYZ classification.
+type ABCQuery struct {
 	Period string `query:"period" enum:"week,month" description:"period of the demand series (default week)"`
 }
 
-// PersonaParams are the parameters of the persona clustering.
-type PersonaParams struct {
-	ID        int64  `path:"id"`
-	AsOf      string `query:"as_of" description:"YYYY-MM-DD; default: the day after the last line"`
+// ABCParams are the parameters of the ABC/XYZ classification of an import.
+type ABCParams struct {
+	ID int64 `path:"id"`
+	ABCQuery
+}
+
+// PersonaQuery are the query parameters of the persona clustering.
+type PersonaQuery struct {
+	AsOf      string `query:"as_of" description:"YYYY-MM-DD (live orders: in Asia/Shanghai); default: the day after the last line"`
 	K         int    `query:"k" description:"number of clusters (default 5)"`
 	Seed      uint64 `query:"seed" description:"random seed (default 1): same seed, same clusters"`
 	Customers bool   `query:"customers" description:"include every customer's cluster"`
+}
+
+// PersonaParams are the parameters of the persona clustering of an import.
+type PersonaParams struct {
+	ID int64 `path:"id"`
+	PersonaQuery
 }
 
 // Upload serves POST /api/v1/analytics/imports: the body is the file.
@@ -190,33 +216,63 @@ func (h *Handler) Import(w http.ResponseWriter, r *http.Request) error {
 	return web.JSON(w, http.StatusOK, rec)
 }
 
-// apiLoad reads the {id} path parameter and returns the import's dataset.
-func (h *Handler) apiLoad(r *http.Request) (ImportRecord, *Dataset, error) {
-	id, err := web.PathInt(r, "id")
+// Orders serves GET /api/v1/analytics/orders: what the analyses over the
+// live orders read (see LoadOrders).
+func (h *Handler) Orders(w http.ResponseWriter, r *http.Request) error {
+	_, sum, err := h.S.OrdersDataset(r.Context())
 	if err != nil {
-		return ImportRecord{}, nil, err
+		return err
 	}
-	return h.S.Dataset(r.Context(), id)
+	return web.JSON(w, http.StatusOK, sum)
 }
 
-// apiDate parses an optional YYYY-MM-DD query parameter; def is used when absent.
-func apiDate(v *errs.Validator, r *http.Request, name string, def time.Time) time.Time {
+// apiData is what an analysis runs over: a stored import or the live orders.
+type apiData struct {
+	d   *Dataset
+	rec *ImportRecord  // the import; nil for the live orders
+	loc *time.Location // the business calendar: UTC for imports, Asia/Shanghai for orders
+}
+
+// apiLoad returns the dataset of the request: the import named by the {id}
+// path parameter, or — on the /analytics/orders/… routes, which have no
+// {id} — the live orders.
+func (h *Handler) apiLoad(r *http.Request) (apiData, error) {
+	if r.PathValue("id") == "" {
+		d, _, err := h.S.OrdersDataset(r.Context())
+		return apiData{d: d, loc: Shanghai}, err
+	}
+	id, err := web.PathInt(r, "id")
+	if err != nil {
+		return apiData{}, err
+	}
+	rec, d, err := h.S.Dataset(r.Context(), id)
+	return apiData{d: d, rec: &rec, loc: time.UTC}, err
+}
+
+// apiDate parses an optional YYYY-MM-DD query parameter as midnight in loc;
+// def is used when absent.
+func apiDate(v *errs.Validator, r *http.Request, name string, def time.Time, loc *time.Location) time.Time {
 	s := r.URL.Query().Get(name)
 	if s == "" {
 		return def
 	}
-	t, err := time.Parse("2006-01-02", s)
+	t, err := time.ParseInLocation("2006-01-02", s, loc)
 	v.Check(err == nil, name, "invalid_date", "must be a date YYYY-MM-DD")
 	return t
 }
 
-// apiDefaultAsOf is midnight UTC after the dataset's last line.
-func apiDefaultAsOf(d *Dataset) time.Time {
+// DefaultAsOf is midnight in loc (nil: UTC) after the dataset's last line:
+// the as-of date that puts every line in the past.
+func DefaultAsOf(d *Dataset, loc *time.Location) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
 	var last int64
 	for _, at := range d.At {
 		last = max(last, at)
 	}
-	return time.Unix(last, 0).UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+	t := time.Unix(last, 0).In(loc)
+	return time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, loc)
 }
 
 // apiAnalysisError makes a refusal from an analysis error that is not
@@ -238,14 +294,15 @@ func apiBool(v *errs.Validator, r *http.Request, name string) bool {
 	return b
 }
 
-// RFM serves GET /api/v1/analytics/imports/{id}/rfm.
+// RFM serves GET /api/v1/analytics/imports/{id}/rfm and /analytics/orders/rfm.
 func (h *Handler) RFM(w http.ResponseWriter, r *http.Request) error {
-	_, d, err := h.apiLoad(r)
+	src, err := h.apiLoad(r)
 	if err != nil {
 		return err
 	}
+	d := src.d
 	var v errs.Validator
-	asOf := apiDate(&v, r, "as_of", apiDefaultAsOf(d))
+	asOf := apiDate(&v, r, "as_of", DefaultAsOf(d, src.loc), src.loc)
 	withCustomers := apiBool(&v, r, "customers")
 	if err := v.Err(); err != nil {
 		return err
@@ -261,21 +318,25 @@ func (h *Handler) RFM(w http.ResponseWriter, r *http.Request) error {
 	return web.JSON(w, http.StatusOK, out)
 }
 
-// CLV serves GET /api/v1/analytics/imports/{id}/clv (summaries in weeks).
+// CLV serves GET /api/v1/analytics/imports/{id}/clv and
+// /analytics/orders/clv (summaries in weeks).
 //
 // With a converged fit it also warns about churn: customers whose P(alive) is
 // below churn_threshold (default 0.3), and the top (default 10) whose
 // P(alive) fell most since the previous stored run of any import; with save
-// (default true) it stores this run's P(alive) for the next run.
+// (default true) it stores this run's P(alive) for the next run. Stored runs
+// belong to imports: over the live orders the warnings are by threshold
+// only and the run is not saved.
 func (h *Handler) CLV(w http.ResponseWriter, r *http.Request) error {
-	rec, d, err := h.apiLoad(r)
+	src, err := h.apiLoad(r)
 	if err != nil {
 		return err
 	}
+	d := src.d
 	var v errs.Validator
 	var end time.Time
 	if v.Required(r.URL.Query().Get("calibration_end"), "calibration_end") {
-		end = apiDate(&v, r, "calibration_end", time.Time{})
+		end = apiDate(&v, r, "calibration_end", time.Time{}, time.UTC)
 	}
 	churn := CLVChurn{Threshold: DefaultChurnThreshold, Top: DefaultChurnTopDrops, Warnings: []ChurnWarning{}}
 	q := r.URL.Query()
@@ -316,6 +377,15 @@ func (h *Handler) CLV(w http.ResponseWriter, r *http.Request) error {
 		out.Churn = churn
 		return web.JSON(w, http.StatusOK, out)
 	}
+	if src.rec == nil {
+		churn.Warnings = ChurnWarningsTop(sums, res.BGNBD, churn.Threshold, nil, churn.Top)
+		if churn.Warnings == nil {
+			churn.Warnings = []ChurnWarning{}
+		}
+		churn.Note = "runs over the live orders are not saved: warnings are by threshold only"
+		out.Churn = churn
+		return web.JSON(w, http.StatusOK, out)
+	}
 	previous, prevID, err := h.S.LatestPAlive(r.Context(), 0)
 	if err != nil {
 		return err
@@ -329,7 +399,7 @@ func (h *Handler) CLV(w http.ResponseWriter, r *http.Request) error {
 		churn.Note = "no previous run to compare with: warnings are by threshold only"
 	}
 	if save {
-		if churn.RunID, err = h.S.SaveCLVRun(r.Context(), rec.ID, end, res.BGNBD, PAliveByCustomer(sums, res.BGNBD)); err != nil {
+		if churn.RunID, err = h.S.SaveCLVRun(r.Context(), src.rec.ID, end, res.BGNBD, PAliveByCustomer(sums, res.BGNBD)); err != nil {
 			return err
 		}
 		churn.Saved = true
@@ -338,22 +408,24 @@ func (h *Handler) CLV(w http.ResponseWriter, r *http.Request) error {
 	return web.JSON(w, http.StatusOK, out)
 }
 
-// Cohorts serves GET /api/v1/analytics/imports/{id}/cohorts (UTC months).
+// Cohorts serves GET /api/v1/analytics/imports/{id}/cohorts (UTC months)
+// and /analytics/orders/cohorts (Asia/Shanghai months).
 func (h *Handler) Cohorts(w http.ResponseWriter, r *http.Request) error {
-	_, d, err := h.apiLoad(r)
+	src, err := h.apiLoad(r)
 	if err != nil {
 		return err
 	}
-	return web.JSON(w, http.StatusOK, Cohorts(d, nil))
+	return web.JSON(w, http.StatusOK, Cohorts(src.d, src.loc))
 }
 
-// ABC serves GET /api/v1/analytics/imports/{id}/abc.
+// ABC serves GET /api/v1/analytics/imports/{id}/abc and /analytics/orders/abc.
 func (h *Handler) ABC(w http.ResponseWriter, r *http.Request) error {
-	_, d, err := h.apiLoad(r)
+	src, err := h.apiLoad(r)
 	if err != nil {
 		return err
 	}
-	opts := ABCOptions{Period: r.URL.Query().Get("period")}
+	d := src.d
+	opts := ABCOptions{Period: r.URL.Query().Get("period"), Location: src.loc}
 	if err := opts.Validate(); err != nil {
 		var v errs.Validator
 		v.OneOf(opts.Period, "period", "week", "month")
@@ -366,29 +438,36 @@ func (h *Handler) ABC(w http.ResponseWriter, r *http.Request) error {
 	return web.JSON(w, http.StatusOK, sum)
 }
 
-// KPIs serves GET /api/v1/analytics/imports/{id}/kpis (UTC calendar).
+// KPIs serves GET /api/v1/analytics/imports/{id}/kpis (UTC calendar, the
+// import's return rate) and /analytics/orders/kpis (Asia/Shanghai calendar,
+// return rates from the return lines).
 func (h *Handler) KPIs(w http.ResponseWriter, r *http.Request) error {
-	rec, d, err := h.apiLoad(r)
+	src, err := h.apiLoad(r)
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
-	sum := rec.Summary
-	tab, err := KPIs(d, &sum, KPIOptions{Grain: q.Get("grain"), By: q.Get("by")})
+	var sum *ImportSummary
+	if src.rec != nil {
+		sum = &src.rec.Summary
+	}
+	tab, err := KPIs(src.d, sum, KPIOptions{Grain: q.Get("grain"), By: q.Get("by"), Location: src.loc})
 	if err != nil {
 		return apiAnalysisError(err)
 	}
 	return web.JSON(w, http.StatusOK, tab)
 }
 
-// Personas serves GET /api/v1/analytics/imports/{id}/personas.
+// Personas serves GET /api/v1/analytics/imports/{id}/personas and
+// /analytics/orders/personas.
 func (h *Handler) Personas(w http.ResponseWriter, r *http.Request) error {
-	_, d, err := h.apiLoad(r)
+	src, err := h.apiLoad(r)
 	if err != nil {
 		return err
 	}
+	d := src.d
 	var v errs.Validator
-	asOf := apiDate(&v, r, "as_of", apiDefaultAsOf(d))
+	asOf := apiDate(&v, r, "as_of", DefaultAsOf(d, src.loc), src.loc)
 	withCustomers := apiBool(&v, r, "customers")
 	k, seed := 5, uint64(1)
 	if s := r.URL.Query().Get("k"); s != "" {

@@ -18,6 +18,7 @@ const (
 
 	KPIByChannel = "channel"
 	KPIByRegion  = "region"
+	KPIByStore   = "store"
 )
 
 // KPIUnknownGroup names the group of lines whose channel or region is unknown (-1).
@@ -31,7 +32,9 @@ const kpiMaxCells = 1 << 24
 type KPIOptions struct {
 	// Grain is "day", "week" (ISO weeks, Monday to Sunday) or "month"; empty means "month".
 	Grain string
-	// By is "" (one row per period), "channel" (store or channel) or "region".
+	// By is "" (one row per period), "channel" (store or channel),
+	// "region", or "store" (Dataset.Store: Omni's own orders; a dataset
+	// without that column has the one group KPIUnknownGroup).
 	By string
 	// Location is the time zone of the business calendar; nil means UTC.
 	Location *time.Location
@@ -72,7 +75,8 @@ type KPIRow struct {
 
 	// Cost, GrossMargin (Sales − Cost) and GrossMarginRate (GrossMargin ÷
 	// Sales) are omitted unless every line of the row has a known unit cost
-	// (Dataset.SKUCost > 0).
+	// (Dataset.Cost > 0 when the dataset has that column, else
+	// Dataset.SKUCost > 0).
 	Cost            *int64   `json:"cost,omitempty"`
 	GrossMargin     *int64   `json:"gross_margin,omitempty"`
 	GrossMarginRate *float64 `json:"gross_margin_rate,omitempty"`
@@ -80,8 +84,9 @@ type KPIRow struct {
 	// ReturnedAmount is the value of the row's return lines (negative
 	// quantity or value), positive; ReturnRate is ReturnedAmount ÷ gross
 	// sales (sales lines only). Both are omitted when the dataset has no
-	// return lines — imports remove returns and cancellations, so the overall
-	// rate then comes from the import summary (KPITable.ReturnRate).
+	// return lines and does not say it records them (Dataset.Returns) —
+	// imports remove returns and cancellations, so the overall rate then
+	// comes from the import summary (KPITable.ReturnRate).
 	ReturnedAmount *int64   `json:"returned_amount,omitempty"`
 	ReturnRate     *float64 `json:"return_rate,omitempty"`
 
@@ -113,9 +118,10 @@ type KPITable struct {
 	// Rows are ordered by period, then group (in dictionary order, the
 	// unknown group last). A (period, group) without any line has no row.
 	Rows []KPIRow `json:"rows"`
-	// ReturnRate is the whole import's return rate (cancellations and
-	// returns over kept sales, ImportSummary.ReturnRate), when a summary
-	// was given.
+	// ReturnRate is the whole dataset's return rate: the import's
+	// (cancellations and returns over kept sales, ImportSummary.ReturnRate)
+	// when a summary was given, else returned over gross sales of all lines
+	// when the dataset holds return lines (or Dataset.Returns is set).
 	ReturnRate *float64 `json:"return_rate,omitempty"`
 }
 
@@ -123,8 +129,9 @@ type KPITable struct {
 // margin, return rate and repurchase rate per period (and per channel or
 // region), with changes against the previous period and a year earlier.
 // sum is optional: with it, the table carries the import's overall return
-// rate. The channel grouping is also the store grouping (Dataset.Channel
-// holds the store or channel).
+// rate (without it, the rate of the dataset's own return lines, if any). For
+// imports the channel grouping is also the store grouping (Dataset.Channel
+// holds the store or channel); Omni's orders have both.
 //
 // The work is one pass over the lines into dense arrays indexed by period ×
 // group, plus a sort of the distinct (period, group, customer) keys taken
@@ -139,6 +146,8 @@ func KPIs(d *Dataset, sum *ImportSummary, opts KPIOptions) (KPITable, error) {
 	if sum != nil {
 		rr := sum.ReturnRate()
 		t.ReturnRate = &rr
+	} else {
+		t.ReturnRate = c.overallReturnRate()
 	}
 	from, to := int64(math.MinInt64), int64(math.MaxInt64)
 	if !opts.From.IsZero() {
@@ -217,8 +226,8 @@ func kpiValidate(d *Dataset, grain, by string) error {
 	var v errs.Validator
 	v.Check(grain == KPIGrainDay || grain == KPIGrainWeek || grain == KPIGrainMonth, "grain", "one_of",
 		fmt.Sprintf("must be one of day, week, month, got %q", grain))
-	v.Check(by == "" || by == KPIByChannel || by == KPIByRegion, "by", "one_of",
-		fmt.Sprintf("must be empty (no grouping), channel or region, got %q", by))
+	v.Check(by == "" || by == KPIByChannel || by == KPIByRegion || by == KPIByStore, "by", "one_of",
+		fmt.Sprintf("must be empty (no grouping), channel, region or store, got %q", by))
 	if err := v.Err(); err != nil {
 		return err
 	}
@@ -307,6 +316,13 @@ func kpiBuild(d *Dataset, grain, by string, loc *time.Location) (*kpiCube, error
 	case KPIByRegion:
 		c.names = append(slices.Clone(d.Regions), KPIUnknownGroup)
 		groupOf = d.Region[:n]
+	case KPIByStore:
+		if len(d.Store) == n {
+			c.names = append(slices.Clone(d.Stores), KPIUnknownGroup)
+			groupOf = d.Store[:n]
+		} else {
+			c.names = []string{KPIUnknownGroup}
+		}
 	}
 	c.ng = len(c.names)
 	np := c.np()
@@ -335,6 +351,11 @@ func kpiBuild(d *Dataset, grain, by string, loc *time.Location) (*kpiCube, error
 	if len(costs) != len(d.SKUIDs) {
 		costs = nil
 	}
+	lineCost := d.Cost
+	if len(lineCost) != n {
+		lineCost = nil
+	}
+	c.hasReturns = d.Returns
 	order, cust, sku, qty, at := d.Order[:n], d.Customer[:n], d.SKU[:n], d.Qty[:n], d.At[:n]
 	p := 0
 	for i := range n {
@@ -355,9 +376,12 @@ func kpiBuild(d *Dataset, grain, by string, loc *time.Location) (*kpiCube, error
 		c.lines[cell]++
 		c.sales[cell] += amt
 		c.units[cell] += q
-		if costs != nil && costs[sku[i]] > 0 {
+		switch {
+		case lineCost != nil && lineCost[i] > 0:
+			c.cost[cell] += q * lineCost[i]
+		case lineCost == nil && costs != nil && costs[sku[i]] > 0:
 			c.cost[cell] += q * costs[sku[i]]
-		} else {
+		default:
 			c.costUnknown[cell] = true
 		}
 		if amt < 0 || q < 0 {
@@ -435,6 +459,24 @@ func (c *kpiCube) table() KPITable {
 		Currency: c.d.Currency, Grain: c.grain, By: c.by, Location: c.loc.String(), PreviousLabel: c.previousLabel,
 		DataFrom: time.Unix(c.lo, 0).UTC(), DataTo: time.Unix(c.hi, 0).UTC(), Rows: []KPIRow{},
 	}
+}
+
+// overallReturnRate is returned ÷ gross sales over every line, or nil when
+// the dataset has no return lines (and does not record returns) or no sales.
+func (c *kpiCube) overallReturnRate() *float64 {
+	if !c.hasReturns {
+		return nil
+	}
+	var ret, gross int64
+	for cell := range c.gross {
+		ret += c.returned[cell]
+		gross += c.gross[cell]
+	}
+	if gross <= 0 {
+		return nil
+	}
+	r := float64(ret) / float64(gross)
+	return &r
 }
 
 // row is the KPIs of period p and group g (zeros when the cell is empty).

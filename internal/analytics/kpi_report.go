@@ -56,8 +56,9 @@ type Report struct {
 	ByRegion  []KPIRow        `json:"by_region"`
 	TopSKUs   []ReportSKU     `json:"top_skus"` // up to 10, by sales, ties by SKU id
 	Customers ReportCustomers `json:"customers"`
-	// ReturnRate is the whole import's return rate (not the month's), when
-	// an import summary was given.
+	// ReturnRate is the whole dataset's return rate (not the month's): the
+	// import summary's when one was given, else that of the dataset's own
+	// return lines, if it has any (see KPITable.ReturnRate).
 	ReturnRate *float64 `json:"return_rate,omitempty"`
 }
 
@@ -103,6 +104,8 @@ func MonthlyReport(d *Dataset, sum *ImportSummary, month time.Time, loc *time.Lo
 	if sum != nil {
 		rr := sum.ReturnRate()
 		r.ReturnRate = &rr
+	} else {
+		r.ReturnRate = overall.overallReturnRate()
 	}
 	for _, by := range []string{KPIByChannel, KPIByRegion} {
 		c, err := kpiBuild(d, KPIGrainMonth, by, loc)

@@ -265,7 +265,7 @@ func TestKPIsBadInput(t *testing.T) {
 		text  string
 	}{
 		{"grain", func() error { _, err := KPIs(d, nil, KPIOptions{Grain: "year"}); return err }, "grain", "day, week, month"},
-		{"by", func() error { _, err := KPIs(d, nil, KPIOptions{By: "sku"}); return err }, "by", "channel or region"},
+		{"by", func() error { _, err := KPIs(d, nil, KPIOptions{By: "sku"}); return err }, "by", "channel, region or store"},
 		{"empty", func() error { _, err := KPIs(NewBuilder("GBP").D, nil, KPIOptions{}); return err }, "input", "no lines"},
 		{"nil", func() error { _, err := KPIs(nil, nil, KPIOptions{}); return err }, "input", "no lines"},
 		{"month after", func() error {

@@ -91,8 +91,10 @@ type PersonaResult struct {
 //   - recency_days, log1p_frequency (distinct orders), log1p_monetary
 //     (spend in minor units), as in RFM; frequency and spend are
 //     heavy-tailed, hence the log;
-//   - discount_share: the Dataset has no discount column yet, so this is 0
-//     for everyone and is always dropped today;
+//   - discount_share: the customer's discounts over the list value of
+//     their purchases, Σ Discount ÷ Σ (Amount + Discount) over the lines
+//     counted, when the Dataset has a Discount column (Omni's orders;
+//     imported files have none, and the feature is then not a candidate);
 //   - new_style_share: the share of the customer's lines bought within 30
 //     days of the SKU's first sale in the data (a proxy for a launch date;
 //     lines in the data's first 30 days are not judged, and a customer with
@@ -268,11 +270,6 @@ func personaFeatures(d *Dataset, asOf time.Time, rows []CustomerRFM) []personaFe
 		{name: PersonaFeatureFrequency, kind: PersonaFeatureFrequency, raw: freq, val: lf},
 		{name: PersonaFeatureMonetary, kind: PersonaFeatureMonetary, raw: mon, val: lm},
 	}
-	// No discount information in the Dataset yet: a constant column, which
-	// the variance rule drops.
-	disc := make([]float64, n)
-	feats = append(feats, personaFeature{name: PersonaFeatureDiscount, kind: PersonaFeatureDiscount, raw: disc, val: disc})
-
 	asOfU := asOf.Unix()
 	nl := d.Len()
 	cust, sku, qty, price, at, chn := d.Customer[:nl], d.SKU[:nl], d.Qty[:nl], d.Price[:nl], d.At[:nl], d.Channel
@@ -284,6 +281,25 @@ func personaFeatures(d *Dataset, asOf time.Time, rows []CustomerRFM) []personaFe
 	}
 	for i, r := range rows {
 		row[r.Customer] = int32(i)
+	}
+
+	// Discount share, over the same lines as RFM's monetary.
+	if len(d.Discount) == nl {
+		discount, list := make([]float64, n), make([]float64, n)
+		for i := range nl {
+			if c := cust[i]; c >= 0 && row[c] >= 0 && valid(i) {
+				r := row[c]
+				discount[r] += float64(d.Discount[i])
+				list[r] += float64(d.Amount(i) + d.Discount[i])
+			}
+		}
+		share := make([]float64, n)
+		for r := range n {
+			if list[r] > 0 {
+				share[r] = discount[r] / list[r]
+			}
+		}
+		feats = append(feats, personaFeature{name: PersonaFeatureDiscount, kind: PersonaFeatureDiscount, raw: share, val: share})
 	}
 
 	// SKU first sale (all lines, with or without a customer) and data start.

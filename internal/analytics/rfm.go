@@ -134,7 +134,8 @@ type RFMSummary struct {
 //
 //   - RecencyDays = ⌊(asOf − last purchase) / 24 h⌋;
 //   - Frequency = distinct orders;
-//   - Monetary = Σ quantity × price, minor units.
+//   - Monetary = Σ quantity × price (the line's Value when the dataset
+//     has that column), minor units.
 //
 // Scores are rank-based quintiles: with n customers and b of them strictly
 // worse on a measure (longer recency, fewer orders, less spend), the score
@@ -303,12 +304,19 @@ func rfmScan(d *Dataset, acc []rfmAcc, lo, hi int32, asOfU, windowFrom int64) {
 	owner := oc.owner
 	n := d.Len()
 	cust, order, qty, price, at := d.Customer[:n], d.Order[:n], d.Qty[:n], d.Price[:n], d.At[:n]
+	value := d.Value
+	if len(value) != n {
+		value = nil
+	}
 	for i := range n {
 		c, t, q, p := cust[i], at[i], qty[i], price[i]
 		if c < lo || c >= hi || t > asOfU || q <= 0 || p <= 0 {
 			continue
 		}
 		amt := int64(q) * p
+		if value != nil {
+			amt = value[i] // the line total as the source states it
+		}
 		age := uint32(min(asOfU-t, rfmMaxAge))
 		a := &acc[c]
 		a.newest = min(a.newest, age)

@@ -49,6 +49,12 @@ type Store struct {
 
 	mu    sync.Mutex
 	cache []storeEntry // most recently used last
+
+	ordersMu    sync.Mutex // held while the live orders are checked or loaded
+	orders      *Dataset   // the live orders as last loaded, or nil
+	ordersSum   OrdersSummary
+	ordersStamp ordersStamp
+	ordersAt    time.Time // when orders was loaded
 }
 
 type storeEntry struct {

@@ -13,29 +13,44 @@ import (
 
 	"github.com/omni-retail/omni/internal/analytics"
 	"github.com/omni-retail/omni/internal/bench"
+	"github.com/omni-retail/omni/internal/platform/config"
+	"github.com/omni-retail/omni/internal/platform/db"
 )
 
 const analyticsUsage = `Usage: omni analytics <command> --input FILE --format online-retail|cdnow|csv [flags]
+       omni analytics <command> --source orders [--db URL] [flags]
 
-Commands (each runs directly on a transaction file, gzip or plain):
-  import     read and clean the file; print the cleaning summary
+Commands (each runs directly on a transaction file, gzip or plain, or with
+--source orders on the live orders of an Omni store: paid order lines and
+completed returns, in the Asia/Shanghai calendar):
+  import     read and clean the file, or read the orders; print the summary
   rfm        RFM scores and segments as of a date (--as-of, default the day after the last sale)
   clv        BG/NBD + Gamma-Gamma fit with --calibration-end; expected purchases and value
   personas   k-means personas (--k, --seed)
   cohorts    monthly acquisition cohorts, retention and repurchase rates
   abc        ABC by revenue share and XYZ by demand variability per SKU
   kpis       sales, orders, AOV, units per order, margin, return and repurchase rates per
-             --grain day|week|month, --by channel|region, with MoM/YoY; with --month YYYY-MM or
+             --grain day|week|month, --by channel|region|store, with MoM/YoY; with --month YYYY-MM or
              --html FILE, the monthly report (JSON; --html also writes the printable page,
              default month: the last full month in the data)
 
-Common flags: --json prints one JSON object; --progress shows import progress on stderr.
+Common flags: --json prints one JSON object; --progress shows import progress on stderr;
+--db (default $OMNI_DB, else sqlite:./omni.db) names the store for --source orders.
 `
 
 // analyticsFlags are the flags every analytics command shares.
 type analyticsFlags struct {
 	input, format, currency, asOf string
+	source, dbURL                 string
 	asJSON, progress              bool
+}
+
+// analyticsData is what a command runs over: an imported file or the live orders.
+type analyticsData struct {
+	d      *analytics.Dataset
+	loc    *time.Location           // business calendar: UTC for files, Asia/Shanghai for orders
+	sum    *analytics.ImportSummary // files only
+	orders *analytics.OrdersSummary // orders only
 }
 
 func analyticsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -48,11 +63,13 @@ func analyticsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	cmd := args[0]
 	if !slices.Contains([]string{"import", "rfm", "clv", "personas", "cohorts", "abc", "kpis"}, cmd) {
-		return usageError{fmt.Errorf("analytics: unknown command %q (the API over the live store comes with orders)", cmd)}
+		return usageError{fmt.Errorf("analytics: unknown command %q (want import, rfm, clv, personas, cohorts, abc or kpis)", cmd)}
 	}
 	fs := flag.NewFlagSet("omni analytics "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f analyticsFlags
+	fs.StringVar(&f.source, "source", "file", "file (--input) or orders (the live orders of the store named by --db)")
+	fs.StringVar(&f.dbURL, "db", "", "orders: the store, sqlite:PATH or postgres://… (default $OMNI_DB, else sqlite:./omni.db)")
 	fs.StringVar(&f.input, "input", "", "transaction file (gzip is read directly)")
 	fs.StringVar(&f.format, "format", "", "file format: online-retail, cdnow or csv")
 	fs.StringVar(&f.currency, "currency", "", "ISO 4217 currency of the amounts (default: the format's)")
@@ -63,7 +80,7 @@ func analyticsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	k := fs.Int("k", 5, "personas: number of clusters")
 	seed := fs.Uint64("seed", 1, "personas: random seed (same seed, same clusters)")
 	grain := fs.String("grain", "month", "kpis: day, week or month")
-	by := fs.String("by", "", "kpis: group by channel or region (default: none)")
+	by := fs.String("by", "", "kpis: group by channel, region or store (orders: the pickup or POS store, else the fulfilment location; default: none)")
 	month := fs.String("month", "", "kpis: the monthly report for YYYY-MM")
 	htmlOut := fs.String("html", "", "kpis: write the monthly report as a printable HTML page to FILE")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -72,39 +89,35 @@ func analyticsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return usageError{err}
 	}
-	if f.input == "" {
-		return usageError{errors.New("analytics: --input is required")}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("analytics %s: unexpected arguments %q", cmd, fs.Args())}
 	}
-	format, err := analytics.ParseFormat(f.format)
-	if err != nil {
-		return usageError{err}
-	}
-	opts := analytics.ImportOptions{Format: format, Currency: f.currency}
-	if f.progress {
-		st, _ := os.Stat(f.input)
-		opts.Progress = func(lines, bytes int64) {
-			if st != nil && st.Size() > 0 {
-				fmt.Fprintf(stderr, "\rimporting: %d lines, %3.0f %%", lines, 100*float64(bytes)/float64(st.Size()))
-			} else {
-				fmt.Fprintf(stderr, "\rimporting: %d lines", lines)
-			}
-		}
-	}
-	d, sum, err := analytics.ImportFile(f.input, opts)
-	if f.progress {
-		fmt.Fprintln(stderr)
+	var src analyticsData
+	var err error
+	switch f.source {
+	case "file":
+		src, err = analyticsFromFile(f, stderr)
+	case "orders":
+		src, err = analyticsFromOrders(ctx, f, stderr)
+	default:
+		return usageError{fmt.Errorf("analytics: --source %q is not file or orders", f.source)}
 	}
 	if err != nil {
 		return err
 	}
-	asOf, err := analyticsAsOf(d, f.asOf)
+	d, loc := src.d, src.loc
+	asOf, err := analyticsAsOf(d, f.asOf, loc)
 	if err != nil {
 		return err
 	}
 	var out any
 	switch cmd {
 	case "import":
-		out = sum
+		if src.orders != nil {
+			out = src.orders
+		} else {
+			out = src.sum
+		}
 	case "rfm":
 		_, s, err := analytics.RFM(d, asOf, analytics.RFMOptions{})
 		if err != nil {
@@ -136,26 +149,26 @@ func analyticsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		res.Customers = nil // per-customer assignments are for the API
 		out = res
 	case "cohorts":
-		out = analytics.Cohorts(d, nil)
+		out = analytics.Cohorts(d, loc)
 	case "abc":
-		_, s := analytics.ABCXYZ(d, analytics.ABCOptions{})
+		_, s := analytics.ABCXYZ(d, analytics.ABCOptions{Location: loc})
 		out = s
 	case "kpis":
 		if *month == "" && *htmlOut == "" {
-			tab, err := analytics.KPIs(d, &sum, analytics.KPIOptions{Grain: *grain, By: *by})
+			tab, err := analytics.KPIs(d, src.sum, analytics.KPIOptions{Grain: *grain, By: *by, Location: loc})
 			if err != nil {
 				return err
 			}
 			out = tab
 			break
 		}
-		m := analytics.KPILastFullMonth(d, nil)
+		m := analytics.KPILastFullMonth(d, loc)
 		if *month != "" {
-			if m, err = time.Parse("2006-01", *month); err != nil {
+			if m, err = time.ParseInLocation("2006-01", *month, loc); err != nil {
 				return usageError{fmt.Errorf("analytics kpis: --month %q is not a month YYYY-MM", *month)}
 			}
 		}
-		rep, err := analytics.MonthlyReport(d, &sum, m, nil)
+		rep, err := analytics.MonthlyReport(d, src.sum, m, loc)
 		if err != nil {
 			return err
 		}
@@ -172,20 +185,87 @@ func analyticsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return printIndented(stdout, out)
 }
 
-// analyticsAsOf is --as-of, or the day after the last line of d.
-func analyticsAsOf(d *analytics.Dataset, s string) (time.Time, error) {
+// analyticsFromFile imports --input.
+func analyticsFromFile(f analyticsFlags, stderr io.Writer) (analyticsData, error) {
+	if f.dbURL != "" {
+		return analyticsData{}, usageError{errors.New("analytics: --db goes with --source orders")}
+	}
+	if f.input == "" {
+		return analyticsData{}, usageError{errors.New("analytics: --input is required (or --source orders)")}
+	}
+	format, err := analytics.ParseFormat(f.format)
+	if err != nil {
+		return analyticsData{}, usageError{err}
+	}
+	opts := analytics.ImportOptions{Format: format, Currency: f.currency}
+	if f.progress {
+		st, _ := os.Stat(f.input)
+		opts.Progress = func(lines, bytes int64) {
+			if st != nil && st.Size() > 0 {
+				fmt.Fprintf(stderr, "\rimporting: %d lines, %3.0f %%", lines, 100*float64(bytes)/float64(st.Size()))
+			} else {
+				fmt.Fprintf(stderr, "\rimporting: %d lines", lines)
+			}
+		}
+	}
+	d, sum, err := analytics.ImportFile(f.input, opts)
+	if f.progress {
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		return analyticsData{}, err
+	}
+	return analyticsData{d: d, loc: time.UTC, sum: &sum}, nil
+}
+
+// analyticsFromOrders reads the live orders of the store named by --db
+// ($OMNI_DB, else the default store). It never creates or migrates a store.
+func analyticsFromOrders(ctx context.Context, f analyticsFlags, stderr io.Writer) (analyticsData, error) {
+	if f.input != "" || f.format != "" || f.currency != "" {
+		return analyticsData{}, usageError{errors.New("analytics: --input, --format and --currency go with --source file")}
+	}
+	u := f.dbURL
+	if u == "" {
+		u = os.Getenv("OMNI_DB")
+	}
+	if u == "" {
+		u = config.Default().DB
+	}
+	eng, path, err := db.ParseURL(u)
+	if err != nil {
+		return analyticsData{}, usageError{err}
+	}
+	if eng == db.SQLite {
+		if _, err := os.Stat(path); err != nil {
+			return analyticsData{}, fmt.Errorf("analytics: no store at %s: %w", db.Redact(u), err)
+		}
+	}
+	store, err := db.Open(ctx, u, db.Options{})
+	if err != nil {
+		return analyticsData{}, err
+	}
+	defer store.Close()
+	start := time.Now()
+	d, sum, err := analytics.LoadOrders(ctx, store)
+	if err != nil {
+		return analyticsData{}, err
+	}
+	if f.progress {
+		fmt.Fprintf(stderr, "read %d orders, %d lines in %s\n", sum.Orders, d.Len(), time.Since(start).Round(time.Millisecond))
+	}
+	return analyticsData{d: d, loc: analytics.Shanghai, orders: &sum}, nil
+}
+
+// analyticsAsOf is --as-of (midnight in loc), or the day after the last line of d.
+func analyticsAsOf(d *analytics.Dataset, s string, loc *time.Location) (time.Time, error) {
 	if s != "" {
-		t, err := time.Parse("2006-01-02", s)
+		t, err := time.ParseInLocation("2006-01-02", s, loc)
 		if err != nil {
 			return t, usageError{fmt.Errorf("analytics: --as-of %q is not a date YYYY-MM-DD", s)}
 		}
 		return t, nil
 	}
-	var last int64
-	for _, at := range d.At {
-		last = max(last, at)
-	}
-	return time.Unix(last, 0).UTC().Truncate(24*time.Hour).AddDate(0, 0, 1), nil
+	return analytics.DefaultAsOf(d, loc), nil
 }
 
 // analyticsWriteHTML writes the report's printable page to path.

@@ -223,7 +223,15 @@ func (s *Service) route(ctx context.Context, p *placement) error {
 	if a := p.in.Address; a != nil && a.Lat != nil {
 		req.Dest = &fulfilment.Point{Lat: *a.Lat, Lng: *a.Lng}
 	}
-	if p.decision, err = fulfilment.Route(req); err != nil {
+	p.decision, err = fulfilment.Route(req)
+	if errors.Is(err, fulfilment.ErrNotCovered) && len(locs) < len(p.ch.LocationIDs) {
+		// Name the alternatives: read the other stores too (only on refusal).
+		if req.Free, err = s.inv.Free(ctx, ids, p.ch.LocationIDs); err != nil {
+			return err
+		}
+		_, err = fulfilment.Route(req)
+	}
+	if err != nil {
 		return err
 	}
 	p.places = make(map[int64]network.Location, len(places))

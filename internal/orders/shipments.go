@@ -79,7 +79,7 @@ func (s *Service) Ship(ctx context.Context, id int64, in ShipRequest) (Shipment,
 	if err != nil {
 		return Shipment{}, err
 	}
-	if h.mode != fulfilment.Standard && h.mode != fulfilment.Instant {
+	if h.mode != fulfilment.Standard && h.mode != fulfilment.Instant || !CanMove(h.mode, h.status, Shipped) && !CanMove(h.mode, h.status, PartiallyShipped) {
 		return Shipment{}, illegal(id, h.mode, h.status, Shipped)
 	}
 	lines, err := s.lineRows(ctx, id)

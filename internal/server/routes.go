@@ -137,6 +137,14 @@ func routes(a *App) []Route {
 		{Method: GET, Path: "/api/v1/analytics/imports/{id}/abc", Tag: "analytics", Summary: "ABC/XYZ classification of an import's SKUs", Perm: auth.Read, Params: analytics.ABCParams{}, Out: analytics.ABCSummary{}, Handler: m.AnalyticsH.ABC},
 		{Method: GET, Path: "/api/v1/analytics/imports/{id}/kpis", Tag: "analytics", Summary: "Sales KPIs per period (and channel or region) with MoM and YoY changes", Perm: auth.Read, Params: analytics.KPIParams{}, Out: analytics.KPITable{}, Handler: m.AnalyticsH.KPIs},
 		{Method: GET, Path: "/api/v1/analytics/imports/{id}/personas", Tag: "analytics", Summary: "Customer personas by k-means on behavioural features", Perm: auth.Read, Params: analytics.PersonaParams{}, Out: analytics.PersonaResult{}, Handler: m.AnalyticsH.Personas},
+		// the same analyses over Omni's live orders (paid order lines, completed returns; Asia/Shanghai calendar)
+		{Method: GET, Path: "/api/v1/analytics/orders", Tag: "analytics", Summary: "What the analyses over the live orders read: paid orders, sales and return lines, sales, discounts, returns", Perm: auth.Read, Out: analytics.OrdersSummary{}, Handler: m.AnalyticsH.Orders},
+		{Method: GET, Path: "/api/v1/analytics/orders/rfm", Tag: "analytics", Summary: "RFM scores and segments of the live orders' customers (members, else mobile numbers)", Perm: auth.Read, Params: analytics.RFMQuery{}, Out: analytics.RFMAnswer{}, Handler: m.AnalyticsH.RFM},
+		{Method: GET, Path: "/api/v1/analytics/orders/clv", Tag: "analytics", Summary: "Fit CLV models over the live orders and warn of churn below churn_threshold (runs are not saved)", Perm: auth.Read, Params: analytics.CLVQuery{}, Out: analytics.CLVAnswer{}, Handler: m.AnalyticsH.CLV},
+		{Method: GET, Path: "/api/v1/analytics/orders/cohorts", Tag: "analytics", Summary: "Monthly acquisition cohorts and retention of the live orders (Asia/Shanghai months)", Perm: auth.Read, Out: analytics.CohortTable{}, Handler: m.AnalyticsH.Cohorts},
+		{Method: GET, Path: "/api/v1/analytics/orders/abc", Tag: "analytics", Summary: "ABC/XYZ classification of the SKUs sold in the live orders", Perm: auth.Read, Params: analytics.ABCQuery{}, Out: analytics.ABCSummary{}, Handler: m.AnalyticsH.ABC},
+		{Method: GET, Path: "/api/v1/analytics/orders/kpis", Tag: "analytics", Summary: "Sales KPIs of the live orders per period (and channel, region or store) with return rates, margins, MoM and YoY", Perm: auth.Read, Params: analytics.KPIQuery{}, Out: analytics.KPITable{}, Handler: m.AnalyticsH.KPIs},
+		{Method: GET, Path: "/api/v1/analytics/orders/personas", Tag: "analytics", Summary: "Personas of the live orders' customers by k-means (with discount share)", Perm: auth.Read, Params: analytics.PersonaQuery{}, Out: analytics.PersonaResult{}, Handler: m.AnalyticsH.Personas},
 	}
 	return rs
 }
