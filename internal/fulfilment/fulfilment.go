@@ -283,8 +283,15 @@ func alternatives(in Request, places []place, from network.Location) []Candidate
 
 // openFrom is t, or the next opening time when the location is closed.
 func openFrom(l network.Location, t time.Time) time.Time {
-	for i := 0; i < 48*4 && !l.OpenAt(t); i++ {
-		t = t.Add(15 * time.Minute)
+	if l.OpenAt(t) {
+		return t
+	}
+	m := t.Truncate(time.Minute)
+	for i := 0; i < 24*60; i++ {
+		m = m.Add(time.Minute)
+		if l.OpenAt(m) {
+			return m
+		}
 	}
 	return t
 }

@@ -224,7 +224,7 @@ func (s *Service) route(ctx context.Context, p *placement) error {
 		req.Dest = &fulfilment.Point{Lat: *a.Lat, Lng: *a.Lng}
 	}
 	p.decision, err = fulfilment.Route(req)
-	if errors.Is(err, fulfilment.ErrNotCovered) && len(locs) < len(p.ch.LocationIDs) {
+	if (errors.Is(err, fulfilment.ErrNotCovered) || errors.Is(err, fulfilment.ErrNoPickup)) && len(locs) < len(p.ch.LocationIDs) {
 		// Name the alternatives: read the other stores too (only on refusal).
 		if req.Free, err = s.inv.Free(ctx, ids, p.ch.LocationIDs); err != nil {
 			return err

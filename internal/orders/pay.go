@@ -256,15 +256,21 @@ func (s *Service) Notify(ctx context.Context, n payments.Notification) error {
 			if n.Amount != amount {
 				return errs.E(errs.Invalid, "amount_mismatch", "payment %s is for %d fen, the notification says %d", n.OutTradeNo, amount, n.Amount)
 			}
-			res, err := tx.Exec(`UPDATE payments SET status = 'captured', provider_ref = ?, captured_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'`,
+			res, err := tx.Exec(`UPDATE payments SET status = 'captured', provider_ref = ?, captured_at = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'cancelled')`,
 				n.ProviderRef, at, at, pid)
 			if err != nil {
 				return err
 			}
 			if k, _ := res.RowsAffected(); k == 0 {
-				return nil // already captured
+				return nil // already captured (or failed)
 			}
-			return s.capture(tx, order, pid, amount, n.Provider, at)
+			err = s.capture(tx, order, pid, amount, n.Provider, at)
+			if !errors.Is(err, ErrState) {
+				return err
+			}
+			// The order was cancelled, or paid by another tender, before the
+			// provider reported this payment: the money goes back in full.
+			return s.strayRefund(tx, order, pid, amount, at)
 		case "refund", "refund_failed":
 			var rid, order, amount, pid int64
 			err := tx.QueryRow(`SELECT id, order_id, amount, payment_id FROM refunds WHERE out_refund_no = ? AND status = 'pending'`, n.OutRefundNo).
@@ -287,11 +293,29 @@ func (s *Service) Notify(ctx context.Context, n payments.Notification) error {
 			if _, err := tx.Exec(`UPDATE refunds SET status = 'succeeded', provider_ref = ?, updated_at = ? WHERE id = ?`, n.RefundRef, at, rid); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(`UPDATE orders SET refunded = refunded + ?, updated_at = ? WHERE id = ?`, amount, at, order); err != nil {
+			if _, err := tx.Exec(`UPDATE orders SET refunded = refunded + ?, updated_at = ? WHERE id = ?
+				AND (SELECT counted FROM payments WHERE id = ?)`, amount, at, order, pid); err != nil {
 				return err
 			}
 			return s.ob.Append(tx, "payment.refund_succeeded", number(order), map[string]any{"order": order, "refund": rid, "amount": amount})
 		}
 		return errs.E(errs.Invalid, "unknown_notification", "notification kind %q", n.Kind)
 	})
+}
+
+// strayRefund records a payment that arrived after its order closed as
+// not counted towards the order, and refunds it in full (pending until the
+// provider's refund notification).
+func (s *Service) strayRefund(tx *db.Tx, order, pid, amount, at int64) error {
+	if _, err := tx.Exec(`UPDATE payments SET counted = FALSE, refunded = amount, updated_at = ? WHERE id = ?`, at, pid); err != nil {
+		return fmt.Errorf("orders: stray payment: %w", err)
+	}
+	var rid int64
+	if err := tx.QueryRow(`INSERT INTO refunds (payment_id, order_id, amount, reason, status, out_refund_no, created_at, updated_at)
+		VALUES (?, ?, ?, ?, 'pending', ?, ?, ?) RETURNING id`, pid, order, amount, "paid after the order closed: returned to the payer",
+		tradeNo("R", order), at, at).Scan(&rid); err != nil {
+		return fmt.Errorf("orders: stray refund: %w", err)
+	}
+	return s.ob.Append(tx, "payment.refund_pending", number(order), map[string]any{"order": order, "payment": pid, "refund": rid, "amount": amount,
+		"reason": "paid after the order closed"})
 }
