@@ -307,7 +307,7 @@ func (f *fixture) progress(rt *rapid.T, id int64, mo *mOrder, n int) {
 	ctx := context.Background()
 	var err error
 	var o orders.Order
-	next := mo.status
+	var next orders.Status
 	switch {
 	case mo.status == orders.Allocated:
 		o, err = f.ord.Pick(ctx, id)
