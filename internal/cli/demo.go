@@ -13,8 +13,9 @@ import (
 )
 
 // loadDemo creates or refreshes the demo retailer and issues an admin key.
-// Stock is received only into a store that holds none yet, so running the
-// demo again refreshes the catalog and network without doubling stock.
+// Stock is received only into a store that holds none yet, and the order
+// history only into one without orders, so running the demo again refreshes
+// the catalog and network without doubling stock or orders.
 func loadDemo(ctx context.Context, app *server.App, seed int64, stdout io.Writer) (string, error) {
 	start := time.Now()
 	m := app.Modules
@@ -51,6 +52,16 @@ func loadDemo(ctx context.Context, app *server.App, seed int64, stdout io.Writer
 	}
 	fmt.Fprintf(stdout, "demo retailer %s in %s (seed %d): %d stores, %d warehouses, %d channels, %d styles, %d SKUs, %d stock levels, %d units\n",
 		verb, time.Since(start).Round(time.Millisecond), seed, sum.Stores, sum.Warehouses, sum.Channels, sum.Styles, sum.SKUs, sum.Levels, sum.StockUnits)
+	// Two years of orders, only into a store without any (a re-run keeps them).
+	hstart := time.Now()
+	hs, wrote, err := demo.LoadHistory(ctx, demo.HistoryDeps{DB: app.DB, Catalog: m.Catalog, Network: m.Network}, seed, 1)
+	if err != nil {
+		return "", fmt.Errorf("demo: %w", err)
+	}
+	if wrote {
+		fmt.Fprintf(stdout, "order history %s..%s written in %s: %d orders (%d lines, %d returns) from %d customers and %d guests\n",
+			hs.From, hs.To, time.Since(hstart).Round(time.Millisecond), hs.Orders, hs.Lines, hs.Returns, hs.Customers, hs.GuestOrders)
+	}
 	_, secret, err := app.Auth.Create(ctx, auth.NewKey{Name: "demo admin", Role: auth.Admin})
 	return secret, err
 }

@@ -2,13 +2,17 @@
 // and benchmarks: about thirty stores in real shopping districts of Chinese
 // cities, a central warehouse, regional and front warehouses (前置仓), five
 // sales channels, about six hundred styles in several thousand SKUs
-// (colour × size, EAN-13 barcodes) and opening stock at every location.
+// (colour × size, EAN-13 barcodes), opening stock at every location, a pool
+// of customers with hidden personas (Customers) and two years of their
+// orders ending at AsOf (MakeHistory): store sales, pickups, instant and
+// standard deliveries with shipments, payments, returns and refunds.
 //
 // Generation is deterministic: the same seed gives the same data, whatever
 // the day or machine, because every random choice comes from one PCG
-// stream per part (catalog, stock) seeded from the seed, and the calendar
-// ends at the fixed date AsOf rather than today. The network is fixed; the
-// seed varies the catalog and the stock.
+// stream per part (catalog, stock, customers, history) seeded from the
+// seed, and the calendar ends at the fixed date AsOf rather than today. The
+// network is fixed; the seed varies the catalog, the stock, the customers
+// and the orders.
 //
 // Running Generate again on a store that holds the demo refreshes it: the
 // network and the catalog are written with their modules' BulkUpsert
@@ -17,6 +21,14 @@
 // caller's choice. Running it with another seed on the same store is not
 // supported (the same codes would get other colours and barcodes).
 //
-// The package owns no table: it writes only through the catalog and
-// network services and the receive function it is given.
+// The order history is written by WriteHistory (LoadHistory) only into a
+// store that holds no order yet, so a re-run does not double it. It is a
+// bulk load of the past: straight into the orders module's tables, in one
+// transaction of multi-row INSERTs, with no outbox event and no stock
+// movement (the stock ledger starts with the opening stock at AsOf, and no
+// historical order holds stock).
+//
+// The package owns no table: it writes the network, the catalog and the
+// stock only through the catalog and network services and the receive
+// function it is given; the order history is its one direct write.
 package demo
