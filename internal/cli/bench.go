@@ -62,17 +62,11 @@ func benchFlashSale(ctx context.Context, args []string, getenv func(string) stri
 	if o.Stock < 1 || o.Attempts < 1 || o.Clients < 1 || o.Clients > 10_000 {
 		return usageError{errors.New("bench flashsale: --stock and --attempts must be ≥ 1, --clients 1..10000")}
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startProfile(*cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	r, err := bench.FlashSale(ctx, o)
 	if err != nil {
 		return err
@@ -143,17 +137,11 @@ func benchCheckout(ctx context.Context, args []string, getenv func(string) strin
 	if o.Clients < 1 || o.Clients > 10_000 || o.Duration < time.Second {
 		return usageError{errors.New("bench checkout: --clients 1..10000, --duration at least 1s")}
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startProfile(*cpuprofile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	r, err := bench.Checkout(ctx, o)
 	if err != nil {
 		return err
@@ -165,5 +153,25 @@ func benchCheckout(ctx context.Context, args []string, getenv func(string) strin
 		}{r, runtime.GOMAXPROCS(0)})
 	}
 	bench.PrintCheckout(stdout, r)
+	if r.Oversold > 0 || r.Lost > 0 || r.Duplicated > 0 || !r.LedgerConsistent {
+		return errors.New("bench checkout: CORRECTNESS FAILURE (see above)")
+	}
 	return nil
+}
+
+// startProfile writes a CPU profile to path until stop is called (no-op
+// for an empty path).
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -6,10 +6,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/omni-retail/omni/internal/catalog"
 	"github.com/omni-retail/omni/internal/fulfilment"
 	"github.com/omni-retail/omni/internal/inventory"
 	"github.com/omni-retail/omni/internal/network"
@@ -54,7 +56,7 @@ func (s *Service) head(ctx context.Context, tx *db.Tx, id int64) (head, error) {
 // lineRow is an order line as the lifecycle needs it.
 type lineRow struct {
 	no                       int
-	sku                      inventoryRef
+	sku                      catalog.SKURef
 	qty, held, shipped, back int64
 	amount                   int64
 	loc                      sql.NullInt64
@@ -477,7 +479,7 @@ func (s *Service) posChannel(ctx context.Context, st network.Location, chans Cha
 		return "", err
 	}
 	for _, ch := range list {
-		if ch.Kind == network.POS && ch.Active && containsID(ch.LocationIDs, st.ID) {
+		if ch.Kind == network.POS && ch.Active && slices.Contains(ch.LocationIDs, st.ID) {
 			s.mu.Lock()
 			s.posChannels[st.ID] = cachedCode{code: ch.Code, at: time.Now()}
 			s.mu.Unlock()
@@ -490,13 +492,4 @@ func (s *Service) posChannel(ctx context.Context, st network.Location, chans Cha
 type cachedCode struct {
 	code string
 	at   time.Time
-}
-
-func containsID(ids []int64, id int64) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }

@@ -10,15 +10,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/omni-retail/omni/internal/catalog"
 	"github.com/omni-retail/omni/internal/fulfilment"
 	"github.com/omni-retail/omni/internal/platform/auth"
 	"github.com/omni-retail/omni/internal/platform/db"
 	"github.com/omni-retail/omni/internal/platform/errs"
 )
-
-// inventoryRef is a SKU identity (the catalog's).
-type inventoryRef = catalog.SKURef
 
 const orderCols = `SELECT o.id, c.code, o.mode, o.status, o.member_id, o.customer_mobile, o.customer_name, o.store_id,
 	o.ship_province, o.ship_city, o.ship_address, o.ship_lat, o.ship_lng, o.region, o.presale_id, o.exchange_of,
