@@ -769,6 +769,9 @@ func (s *Service) completeReturn(ctx context.Context, tx *db.Tx, a asRow, amount
 	if refund == 0 {
 		return nil
 	}
+	if err := s.loyaltyRefund(tx, a.order, refund, ev.at); err != nil {
+		return err
+	}
 	return s.refundTx(tx, a.order, &a.id, refund, fmt.Sprintf("after-sale %s: %s", asNumber(a.id), a.reason), ev.Actor, ev.at)
 }
 

@@ -114,6 +114,11 @@ func (s *Service) prepare(ctx context.Context, in CheckoutRequest) (*placement, 
 	}
 	v.Check(len(c.Name) <= 100, "customer.name", "too_long", "must be at most 100 bytes")
 	v.Check(len(in.Note) <= 500, "note", "too_long", "must be at most 500 bytes")
+	if len(in.Coupons) > 0 || in.Points != 0 {
+		v.Check(c.MemberID != nil, "customer.member_id", "required", "coupons and points need a member")
+	}
+	v.Check(len(in.Coupons) <= 5, "coupons", "count", "must hold at most 5 coupons")
+	v.Check(in.Points >= 0, "points", "out_of_range", "must not be negative")
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -171,7 +176,7 @@ func (s *Service) prepare(ctx context.Context, in CheckoutRequest) (*placement, 
 	if p.presale, err = s.presaleFor(ctx, p.refs); err != nil {
 		return nil, err
 	}
-	p.quote = Quote{Channel: p.ch, Mode: in.Mode, Customer: c, Lines: make([]QuoteLine, len(in.Lines))}
+	p.quote = Quote{Channel: p.ch, Mode: in.Mode, Customer: c, Coupons: in.Coupons, Points: in.Points, Lines: make([]QuoteLine, len(in.Lines))}
 	for i, ln := range in.Lines {
 		p.quote.Lines[i] = QuoteLine{SKU: facts[p.refs[i].ID], Qty: ln.Qty}
 	}
@@ -354,7 +359,13 @@ func (s *Service) write(tx *db.Tx, p *placement) error {
 	if err := tx.Defer(string(ins), args...); err != nil {
 		return fmt.Errorf("orders: insert lines: %w", err)
 	}
-	return s.changed(tx, p.id, "", Created, "", p.actor, p.at)
+	if err := s.placed(tx, p); err != nil {
+		return err
+	}
+	if err := s.changed(tx, p.id, "", Created, "", p.actor, p.at); err != nil {
+		return err
+	}
+	return s.settleFree(tx, p)
 }
 
 // order renders a just-placed order without reading it back.

@@ -316,6 +316,9 @@ func (s *Service) cancelTx(ctx context.Context, tx *db.Tx, id, channel int64, li
 	if _, err := tx.Exec(`UPDATE payments SET status = 'cancelled', updated_at = ? WHERE order_id = ? AND status = 'pending'`, at, id); err != nil {
 		return err
 	}
+	if err := s.loyaltyEvent(tx, id, at, func(l Loyalty, f OrderFacts) error { return l.OrderCancelled(tx, f) }); err != nil {
+		return err
+	}
 	if refundable > 0 {
 		return s.refundTx(tx, id, nil, refundable, "order cancelled: "+reason, actor, at)
 	}
@@ -365,6 +368,7 @@ type SaleRequest struct {
 	Customer Customer     `json:"customer,omitempty"`
 	Lines    []SaleLine   `json:"lines" required:"true" minItems:"1" maxItems:"50"`
 	Tenders  []PayRequest `json:"tenders" required:"true" minItems:"1" maxItems:"5" description:"offline tenders (cash, card); amounts must add up to the total (the last may omit its amount)"`
+	Redeem
 }
 
 // SaleLine is one scanned item.
@@ -393,7 +397,7 @@ func (s *Service) Sell(ctx context.Context, in SaleRequest, chans Channels) (Ord
 		v.Check(t.Amount >= 0, fmt.Sprintf("tenders[%d].amount", i), "out_of_range", "must not be negative")
 		v.Check(t.Amount > 0 || i == len(in.Tenders)-1, fmt.Sprintf("tenders[%d].amount", i), "required", "only the last tender may omit its amount")
 	}
-	req := CheckoutRequest{Channel: in.Channel, Mode: fulfilment.POS, Store: in.Store, Customer: in.Customer}
+	req := CheckoutRequest{Channel: in.Channel, Mode: fulfilment.POS, Store: in.Store, Customer: in.Customer, Redeem: in.Redeem}
 	for i, l := range in.Lines {
 		code := l.SKU
 		if code == "" && l.Barcode != "" {
@@ -441,6 +445,9 @@ func (s *Service) Sell(ctx context.Context, in SaleRequest, chans Channels) (Ord
 		}
 		paid := int64(0)
 		for i, t := range in.Tenders {
+			if p.quote.Total == 0 {
+				break // settled at placing
+			}
 			if i == len(in.Tenders)-1 && t.Amount == 0 {
 				t.Amount = p.quote.Total - paid
 			}

@@ -57,6 +57,14 @@ type CheckoutRequest struct {
 	Address  *Address        `json:"address,omitempty" description:"instant and standard: where to deliver"`
 	Lines    []LineRequest   `json:"lines" required:"true" minItems:"1" maxItems:"50"`
 	Note     string          `json:"note,omitempty"`
+	Redeem
+}
+
+// Redeem is what a member redeems at checkout: coupons (by code) and
+// points as part payment. Both need a member.
+type Redeem struct {
+	Coupons []string `json:"coupons,omitempty" maxItems:"5" description:"codes of the member's coupons to apply"`
+	Points  int64    `json:"points,omitempty" minimum:"0" description:"points to spend as part payment (capped per order)"`
 }
 
 // Adjustment is one price-pipeline step's change to a line or the order.

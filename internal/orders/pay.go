@@ -104,14 +104,14 @@ func (s *Service) payTx(tx *db.Tx, id int64, in PayRequest, actor string, at int
 func (s *Service) capture(tx *db.Tx, id, pid, amount int64, actor string, at int64) error {
 	var paid, total int64
 	var mode string
-	var presale sql.NullInt64
+	var presale, member sql.NullInt64
 	var status string
 	err := tx.QueryRow(`UPDATE orders SET paid = paid + ?, updated_at = ?,
 			status = CASE WHEN paid + ? < total THEN status WHEN mode = 'pos' THEN 'paid' WHEN presale_id IS NOT NULL THEN 'presale' ELSE 'allocated' END,
 			paid_at = CASE WHEN paid + ? < total THEN paid_at ELSE ? END,
 			expires_at = CASE WHEN paid + ? < total THEN expires_at ELSE NULL END
 		WHERE id = ? AND status = 'created' AND paid + ? <= total
-		RETURNING paid, total, mode, presale_id, status`, amount, at, amount, amount, at, amount, id, amount).Scan(&paid, &total, &mode, &presale, &status)
+		RETURNING paid, total, mode, presale_id, status, member_id`, amount, at, amount, amount, at, amount, id, amount).Scan(&paid, &total, &mode, &presale, &status, &member)
 	if errors.Is(err, sql.ErrNoRows) {
 		var st string
 		_ = tx.QueryRow(`SELECT status FROM orders WHERE id = ?`, id).Scan(&st)
@@ -123,6 +123,11 @@ func (s *Service) capture(tx *db.Tx, id, pid, amount int64, actor string, at int
 	if paid < total {
 		return s.ob.Append(tx, "payment.captured", number(id), map[string]any{"order": id, "payment": pid, "amount": amount, "paid": paid, "total": total})
 	}
+	if member.Valid {
+		if err := s.loyaltyEvent(tx, id, at, func(l Loyalty, f OrderFacts) error { return l.OrderPaid(tx, f) }); err != nil {
+			return err
+		}
+	}
 	// The order.paid event names the payment that completed it.
 	switch Status(status) {
 	case PresaleWait:
@@ -130,7 +135,11 @@ func (s *Service) capture(tx *db.Tx, id, pid, amount int64, actor string, at int
 	case Allocated:
 		return s.changedPath(tx, id, "stock held at checkout", actor, at, Created, Paid, Allocated)
 	}
-	return s.changedPath(tx, id, fmt.Sprintf("payment %d", pid), actor, at, Created, Paid)
+	note := fmt.Sprintf("payment %d", pid)
+	if pid == 0 {
+		note = "nothing to pay"
+	}
+	return s.changedPath(tx, id, note, actor, at, Created, Paid)
 }
 
 // Refund gives money back to the order's tenders, the latest first.
@@ -143,7 +152,11 @@ func (s *Service) Refund(ctx context.Context, id int64, in RefundRequest) (Order
 		return Order{}, err
 	}
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
-		return s.refundTx(tx, id, nil, in.Amount, in.Reason, auth.Actor(ctx), s.now().UnixMilli())
+		at := s.now().UnixMilli()
+		if err := s.loyaltyRefund(tx, id, in.Amount, at); err != nil {
+			return err
+		}
+		return s.refundTx(tx, id, nil, in.Amount, in.Reason, auth.Actor(ctx), at)
 	})
 	if err != nil {
 		return Order{}, err

@@ -18,7 +18,14 @@ type Quote struct {
 	Channel  network.Channel
 	Mode     fulfilment.Mode
 	Customer Customer
-	Lines    []QuoteLine
+	// Coupons and Points are what the customer asked to redeem; the
+	// members steps apply them (or refuse with a reason).
+	Coupons []string
+	Points  int64
+	// FreeShipping, when set, names why delivery is free (a tier
+	// privilege, a free-shipping coupon); the shipping step honours it.
+	FreeShipping string
+	Lines        []QuoteLine
 	// Order holds order-level adjustments (shipping, order discounts).
 	Order       []Adjustment
 	Subtotal    int64
@@ -66,7 +73,8 @@ type PriceStep interface {
 //
 // and other modules insert their steps before shipping (members: tier
 // discount, then coupons, then points), so that discounts apply to goods
-// and a free-shipping threshold sees the discounted amount.
+// and a free-shipping threshold sees the discounted amount. A step that
+// waives delivery sets Quote.FreeShipping.
 type Pipeline struct{ steps []PriceStep }
 
 // DefaultPipeline returns list price, shipping and totals.
@@ -144,7 +152,7 @@ func (f ShippingFees) Apply(_ context.Context, q *Quote) error {
 	for i := range q.Lines {
 		goods += q.Lines[i].Amount()
 	}
-	fee, desc := int64(0), ""
+	fee, desc := f.PickupAndPOS, "no delivery"
 	switch q.Mode {
 	case fulfilment.Standard:
 		fee, desc = f.Standard, "standard delivery"
@@ -153,8 +161,9 @@ func (f ShippingFees) Apply(_ context.Context, q *Quote) error {
 		}
 	case fulfilment.Instant:
 		fee, desc = f.InstantFee, "instant delivery"
-	default:
-		fee, desc = f.PickupAndPOS, "no delivery"
+	}
+	if fee > 0 && q.FreeShipping != "" {
+		fee, desc = 0, "free delivery: "+q.FreeShipping
 	}
 	q.ShippingFee = fee
 	q.Adjust("shipping", "", desc, fee)

@@ -66,6 +66,7 @@ type Service struct {
 	opt     Options
 	// Pricing is the price pipeline; other modules insert steps at wiring.
 	Pricing *Pipeline
+	loyalty []Loyalty
 
 	mu          sync.Mutex
 	settings    map[int64]cachedSettings
