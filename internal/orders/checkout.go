@@ -176,7 +176,7 @@ func (s *Service) prepare(ctx context.Context, in CheckoutRequest) (*placement, 
 	if p.presale, err = s.presaleFor(ctx, p.refs); err != nil {
 		return nil, err
 	}
-	p.quote = Quote{Channel: p.ch, Mode: in.Mode, Customer: c, Coupons: in.Coupons, Points: in.Points, Lines: make([]QuoteLine, len(in.Lines))}
+	p.quote = Quote{Channel: p.ch, Mode: in.Mode, Customer: c, Coupons: in.Coupons, Points: in.Points, Promotion: in.Promotion, Lines: make([]QuoteLine, len(in.Lines))}
 	for i, ln := range in.Lines {
 		p.quote.Lines[i] = QuoteLine{SKU: facts[p.refs[i].ID], Qty: ln.Qty}
 	}

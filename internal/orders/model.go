@@ -58,6 +58,9 @@ type CheckoutRequest struct {
 	Lines    []LineRequest   `json:"lines" required:"true" minItems:"1" maxItems:"50"`
 	Note     string          `json:"note,omitempty"`
 	Redeem
+	// Promotion names a promotion the order is placed under (e.g. a group
+	// buy) when another module places it; clients cannot set it.
+	Promotion string `json:"-"`
 }
 
 // Redeem is what a member redeems at checkout: coupons (by code) and

@@ -25,7 +25,10 @@ type Quote struct {
 	// FreeShipping, when set, names why delivery is free (a tier
 	// privilege, a free-shipping coupon); the shipping step honours it.
 	FreeShipping string
-	Lines        []QuoteLine
+	// Promotion is CheckoutRequest.Promotion: set only by modules that
+	// place orders themselves (group buy); their price step reads it.
+	Promotion string
+	Lines     []QuoteLine
 	// Order holds order-level adjustments (shipping, order discounts).
 	Order       []Adjustment
 	Subtotal    int64
