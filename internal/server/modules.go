@@ -41,7 +41,7 @@ func wireModules(a *App) Modules {
 	m.Inventory = inventory.NewService(a.DB, a.Outbox, m.Catalog, m.Network, a.Now, a.Cfg.ReservationTTL)
 	m.InventoryH = &inventory.Handler{S: m.Inventory}
 	// orders: checkout, fulfilment routing, payments, shipments, POS
-	m.Orders = orders.NewService(a.DB, a.Outbox, m.Catalog, m.Network, m.Inventory, nil, a.Now, orders.Options{UnpaidTTL: a.Cfg.UnpaidTTL})
+	m.Orders = orders.NewService(a.DB, a.Outbox, m.Catalog, m.Network, m.Inventory, nil, a.Now, orders.Options{UnpaidTTL: a.Cfg.UnpaidTTL, Notifiers: a.notifiers})
 	m.OrdersH = &orders.Handler{S: m.Orders, Channels: m.Network}
 	// events: webhooks and the event stream over the outbox
 	m.Events = events.NewService(a.DB, a.Outbox, a.Log, a.Now, &http.Client{Timeout: 10 * time.Second})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +13,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -89,6 +93,20 @@ type oEnv struct {
 	seq      int
 }
 
+// publicKeyFile writes key as a PEM "PUBLIC KEY" file and returns its path.
+func publicKeyFile(t *testing.T, key *rsa.PublicKey) string {
+	t.Helper()
+	der, err := x509.MarshalPKIXPublicKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // oKeys are the simulators' RSA keys, generated once per test binary.
 var oKeys struct {
 	once           sync.Once
@@ -116,12 +134,27 @@ func newOrdersEnv(t *testing.T, d *db.DB) *oEnv {
 	t.Helper()
 	ctx := context.Background()
 	clk := &oClock{t: oStart}
-	app, err := server.Wire(config.Default(), d, slog.New(slog.DiscardHandler), clk.Now)
+	e := &oEnv{d: d, clk: clk, barcode: map[string]string{}}
+	// The providers' verifiers come from the configuration, as in a
+	// deployment: ids, the APIv3 key and the public keys in PEM files.
+	wk, ak := oSimulatorKeys(t)
+	var err error
+	if e.wechat, err = payments.NewWeChatSimulator("1900000109", "wxd678efh567hg6787", wk); err != nil {
+		t.Fatal(err)
+	}
+	if e.alipay, err = payments.NewAlipaySimulator("2021000123456789", ak); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.WeChatPay = config.WeChatPay{MchID: e.wechat.MchID, AppID: e.wechat.AppID, APIv3Key: string(e.wechat.APIv3Key),
+		PlatformKey: publicKeyFile(t, &wk.PublicKey), PlatformSerial: e.wechat.Serial}
+	cfg.Alipay = config.Alipay{AppID: e.alipay.AppID, PublicKey: publicKeyFile(t, &ak.PublicKey)}
+	app, err := server.Wire(cfg, d, slog.New(slog.DiscardHandler), clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := app.Modules
-	e := &oEnv{env: &env{app: app, keys: map[string]string{}}, d: d, clk: clk, barcode: map[string]string{}}
+	e.env = &env{app: app, keys: map[string]string{}}
 	var locs []network.Location
 	for _, l := range demo.Locations() {
 		if slices.Contains(oCodes, l.Code) {
@@ -147,14 +180,6 @@ func newOrdersEnv(t *testing.T, d *db.DB) *oEnv {
 		e.keys[k.Name] = secret
 	}
 	e.admin, e.ops, e.njd, e.xjh = e.keys["admin"], e.keys["ops"], e.keys["njd"], e.keys["xjh"]
-	wk, ak := oSimulatorKeys(t)
-	if e.wechat, err = payments.NewWeChatSimulator("1900000109", "wxd678efh567hg6787", wk); err != nil {
-		t.Fatal(err)
-	}
-	if e.alipay, err = payments.NewAlipaySimulator("2021000123456789", ak); err != nil {
-		t.Fatal(err)
-	}
-	m.Orders.SetNotifiers(map[string]payments.Notifier{payments.WeChat: e.wechat.Verifier(), payments.Alipay: e.alipay.Verifier()})
 	e.srv = httptest.NewServer(app.Handler)
 	t.Cleanup(e.srv.Close)
 	return e

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/omni-retail/omni/internal/payments"
 	"github.com/omni-retail/omni/internal/platform/auth"
 	"github.com/omni-retail/omni/internal/platform/config"
 	"github.com/omni-retail/omni/internal/platform/db"
@@ -37,6 +38,8 @@ type App struct {
 	Outbox  *outbox.Outbox
 	Auth    *auth.Service
 	Modules Modules
+	// notifiers verify the configured payment providers' notifications.
+	notifiers map[string]payments.Notifier
 
 	Handler http.Handler
 	Routes  []Route
@@ -83,6 +86,10 @@ func Wire(cfg config.Config, d *db.DB, log *slog.Logger, now func() time.Time) (
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "omni_db_writes_total", Help: "Write closures run by the committers (several share a commit)."},
 			func() float64 { _, j := d.Stats().Snapshot(); return float64(j) }))
 	a := &App{Cfg: cfg, DB: d, Log: log, Reg: reg, Now: now, Outbox: outbox.New(now), Auth: auth.NewService(d, now)}
+	var err error
+	if a.notifiers, err = paymentNotifiers(cfg); err != nil {
+		return nil, err
+	}
 	a.Modules = wireModules(a)
 	a.Routes = routes(a)
 	doc, err := OpenAPI(a.Routes, Version)

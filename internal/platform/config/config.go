@@ -3,6 +3,7 @@
 package config
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,7 +32,34 @@ type Config struct {
 	ReservationTTL time.Duration // default hold of a reservation
 	UnpaidTTL      time.Duration // default life of an unpaid order (channels may override)
 	Workers        bool          // run background workers (expiry, webhooks)
+
+	// Payment providers' notification settings; a provider whose settings
+	// are empty has its notifications refused (404 provider_not_configured).
+	WeChatPay WeChatPay
+	Alipay    Alipay
 }
+
+// WeChatPay holds what verifying WeChat Pay v3 notifications needs.
+type WeChatPay struct {
+	MchID          string // 商户号
+	AppID          string // optional: transactions must carry this appid
+	APIv3Key       string // 32-byte APIv3 key (secret)
+	PlatformKey    string // path of the platform certificate or WeChat Pay public key (PEM)
+	PlatformSerial string // its serial (Wechatpay-Serial)
+}
+
+// Alipay holds what verifying Alipay notifications needs.
+type Alipay struct {
+	AppID     string
+	PublicKey string // path of Alipay's public key for the app (PEM or bare base64)
+	SellerID  string // optional: the merchant's 2088… PID
+}
+
+// Configured reports whether any WeChat Pay setting is given.
+func (w WeChatPay) Configured() bool { return w != (WeChatPay{}) }
+
+// Configured reports whether any Alipay setting is given.
+func (a Alipay) Configured() bool { return a != (Alipay{}) }
 
 // Default returns the built-in defaults.
 func Default() Config {
@@ -82,6 +110,14 @@ func (c *Config) Register(fs *flag.FlagSet, getenv func(string) string) {
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "OMNI_SHUTDOWN_TIMEOUT", "grace period for in-flight requests on SIGINT/SIGTERM")
 	dur(&c.ReservationTTL, "reservation-ttl", "OMNI_RESERVATION_TTL", "default hold of a stock reservation")
 	dur(&c.UnpaidTTL, "unpaid-ttl", "OMNI_UNPAID_TTL", "default time an order may wait for payment before it is cancelled")
+	str(&c.WeChatPay.MchID, "wechatpay-mchid", "OMNI_WECHATPAY_MCHID", "WeChat Pay merchant id (商户号) for payment notifications")
+	str(&c.WeChatPay.AppID, "wechatpay-appid", "OMNI_WECHATPAY_APPID", "WeChat Pay: the appid transactions must carry (optional)")
+	str(&c.WeChatPay.APIv3Key, "wechatpay-apiv3-key", "OMNI_WECHATPAY_APIV3_KEY", "WeChat Pay APIv3 key, 32 bytes (secret; prefer the environment)")
+	str(&c.WeChatPay.PlatformKey, "wechatpay-platform-key", "OMNI_WECHATPAY_PLATFORM_KEY", "WeChat Pay: path of the platform certificate or public key (PEM)")
+	str(&c.WeChatPay.PlatformSerial, "wechatpay-platform-serial", "OMNI_WECHATPAY_PLATFORM_SERIAL", "WeChat Pay: serial of that certificate or key")
+	str(&c.Alipay.AppID, "alipay-appid", "OMNI_ALIPAY_APPID", "Alipay app id for payment notifications")
+	str(&c.Alipay.PublicKey, "alipay-public-key", "OMNI_ALIPAY_PUBLIC_KEY", "Alipay: path of Alipay's public key for the app (PEM or bare base64)")
+	str(&c.Alipay.SellerID, "alipay-seller-id", "OMNI_ALIPAY_SELLER_ID", "Alipay: the merchant's 2088… PID notifications must name (optional)")
 	if v := getenv("OMNI_WORKERS"); v != "" {
 		c.Workers, _ = strconv.ParseBool(v)
 	}
@@ -107,6 +143,14 @@ func (c Config) Validate() error {
 	if c.ReservationTTL < time.Second || c.ReservationTTL > 7*24*time.Hour {
 		return fmt.Errorf("config: reservation TTL %s must be between 1s and 168h", c.ReservationTTL)
 	}
+	if w := c.WeChatPay; w.Configured() {
+		if w.MchID == "" || len(w.APIv3Key) != 32 || w.PlatformKey == "" || w.PlatformSerial == "" {
+			return errors.New("config: WeChat Pay needs --wechatpay-mchid, a 32-byte --wechatpay-apiv3-key, --wechatpay-platform-key and --wechatpay-platform-serial")
+		}
+	}
+	if a := c.Alipay; a.Configured() && (a.AppID == "" || a.PublicKey == "") {
+		return errors.New("config: Alipay needs --alipay-appid and --alipay-public-key")
+	}
 	return nil
 }
 
@@ -116,6 +160,6 @@ func (c Config) Print(w io.Writer) {
 	if c.AdminKey != "" {
 		key = "(set)"
 	}
-	fmt.Fprintf(w, "db=%s addr=%s sqlite-synchronous=%s log=%s/%s admin-key=%s reservation-ttl=%s workers=%t\n",
-		db.Redact(c.DB), c.Addr, c.Synchronous, c.LogLevel, c.LogFormat, key, c.ReservationTTL, c.Workers)
+	fmt.Fprintf(w, "db=%s addr=%s sqlite-synchronous=%s log=%s/%s admin-key=%s reservation-ttl=%s workers=%t wechatpay=%t alipay=%t\n",
+		db.Redact(c.DB), c.Addr, c.Synchronous, c.LogLevel, c.LogFormat, key, c.ReservationTTL, c.Workers, c.WeChatPay.Configured(), c.Alipay.Configured())
 }

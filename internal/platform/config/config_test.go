@@ -36,3 +36,27 @@ func TestPrecedence(t *testing.T) {
 		}
 	}
 }
+
+func TestPaymentProviderSettings(t *testing.T) {
+	t.Parallel()
+	full := WeChatPay{MchID: "1900000109", APIv3Key: "0123456789abcdef0123456789abcdef", PlatformKey: "/etc/omni/wechatpay.pem", PlatformSerial: "5157F09EFDC096DE15EBE81A47057A72"}
+	for _, tc := range []struct {
+		name   string
+		wechat WeChatPay
+		alipay Alipay
+		ok     bool
+	}{
+		{"none", WeChatPay{}, Alipay{}, true},
+		{"wechat complete", full, Alipay{}, true},
+		{"wechat short key", WeChatPay{MchID: full.MchID, APIv3Key: "short", PlatformKey: full.PlatformKey, PlatformSerial: full.PlatformSerial}, Alipay{}, false},
+		{"wechat without serial", WeChatPay{MchID: full.MchID, APIv3Key: full.APIv3Key, PlatformKey: full.PlatformKey}, Alipay{}, false},
+		{"alipay complete", WeChatPay{}, Alipay{AppID: "2021000123456789", PublicKey: "/etc/omni/alipay.pem"}, true},
+		{"alipay without key", WeChatPay{}, Alipay{AppID: "2021000123456789"}, false},
+	} {
+		c := Default()
+		c.WeChatPay, c.Alipay = tc.wechat, tc.alipay
+		if err := c.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: Validate() = %v, want ok=%t", tc.name, err, tc.ok)
+		}
+	}
+}
