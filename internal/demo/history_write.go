@@ -115,8 +115,8 @@ func WriteHistory(ctx context.Context, deps HistoryDeps, h *History) (bool, erro
 	if err != nil {
 		return false, fmt.Errorf("demo: history: %w", err)
 	}
-	if deps.DB.Engine == db.SQLite {
-		warmStatements(ctx, deps.DB)
+	if err := prepareInserts(ctx, deps.DB); err != nil {
+		return false, fmt.Errorf("demo: history: %w", err)
 	}
 	wrote := false
 	err = deps.DB.InTx(ctx, func(tx *db.Tx) error {
@@ -629,21 +629,15 @@ var histTables = []histTable{
 
 var (
 	errStopped = errors.New("demo: history: writing stopped")
-	errWarm    = errors.New("demo: history: statements shown")
 )
 
-// warmStatements shows the store's writer the full-batch INSERT of every
-// table without running it (the argument count is wrong on purpose, so
-// the driver refuses it before SQLite runs it), then rolls back. The
-// SQLite writer prepares the statements it has seen between transactions
-// (see db.DB's statement cache), so the load then binds prepared
-// statements instead of compiling every batch of hundreds of rows again:
-// it takes about a quarter less time.
-func warmStatements(ctx context.Context, d *db.DB) {
-	_ = d.InTx(ctx, func(tx *db.Tx) error {
-		for _, t := range histTables {
-			_, _ = tx.Exec(insertSQL(t.name, t.cols, rowsPerInsert(t)), nil)
-		}
-		return errWarm
-	})
+// prepareInserts prepares the full-batch INSERT of every table, so that
+// the load binds prepared statements instead of compiling every batch of
+// hundreds of rows again (on SQLite it takes about a quarter less time).
+func prepareInserts(ctx context.Context, d *db.DB) error {
+	qs := make([]string, len(histTables))
+	for i, t := range histTables {
+		qs[i] = insertSQL(t.name, t.cols, rowsPerInsert(t))
+	}
+	return d.Prepare(ctx, qs...)
 }

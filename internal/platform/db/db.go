@@ -347,6 +347,29 @@ func (d *DB) stmt(ctx context.Context, pool *sql.DB, q string) (*sql.Stmt, error
 	return s, nil
 }
 
+// Prepare prepares write statements ahead of a bulk load, so that its
+// first transaction binds prepared statements instead of compiling each
+// one (SQLite; pgx caches prepared statements itself). A statement that
+// does not prepare is an error.
+func (d *DB) Prepare(ctx context.Context, queries ...string) error {
+	if d.Engine != SQLite {
+		return nil
+	}
+	for _, q := range queries {
+		if _, ok := d.stmts.Load(q); ok {
+			continue
+		}
+		s, err := d.write.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("db: prepare: %w", err)
+		}
+		if _, loaded := d.stmts.LoadOrStore(q, s); loaded {
+			s.Close()
+		}
+	}
+	return nil
+}
+
 // prepareQueued prepares the write statements seen since the last call. The
 // committer calls it while no transaction is open.
 func (d *DB) prepareQueued() {
