@@ -54,7 +54,7 @@ func loadDemo(ctx context.Context, app *server.App, seed int64, stdout io.Writer
 		verb, time.Since(start).Round(time.Millisecond), seed, sum.Stores, sum.Warehouses, sum.Channels, sum.Styles, sum.SKUs, sum.Levels, sum.StockUnits)
 	// Two years of orders, only into a store without any (a re-run keeps them).
 	hstart := time.Now()
-	hs, wrote, err := demo.LoadHistory(ctx, demo.HistoryDeps{DB: app.DB, Catalog: m.Catalog, Network: m.Network}, seed, 1)
+	hs, wrote, err := demo.LoadHistory(ctx, demo.HistoryDeps{DB: app.DB, Catalog: m.Catalog, Network: m.Network, Inventory: m.Inventory}, seed, 1)
 	if err != nil {
 		return "", fmt.Errorf("demo: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/omni-retail/omni/internal/catalog"
+	"github.com/omni-retail/omni/internal/inventory"
 	"github.com/omni-retail/omni/internal/network"
 	"github.com/omni-retail/omni/internal/platform/db"
 	"github.com/omni-retail/omni/internal/platform/db/dbtest"
@@ -197,13 +198,16 @@ type world struct {
 	d   *db.DB
 	cat *catalog.Service
 	net *network.Service
+	inv *inventory.Service
 	rec *recorder
 }
 
 func newWorld(d *db.DB) *world {
 	now := func() time.Time { return time.Date(2026, 10, 31, 2, 0, 0, 0, time.UTC) }
 	ob := outbox.New(now)
-	return &world{d: d, cat: catalog.NewService(d, ob, now), net: network.NewService(d, ob, now), rec: &recorder{}}
+	w := &world{d: d, cat: catalog.NewService(d, ob, now), net: network.NewService(d, ob, now), rec: &recorder{}}
+	w.inv = inventory.NewService(d, ob, w.cat, w.net, now, 15*time.Minute)
+	return w
 }
 
 func (w *world) generate(t *testing.T, seed int64) Summary {

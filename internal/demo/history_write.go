@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -8,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/omni-retail/omni/internal/catalog"
+	"github.com/omni-retail/omni/internal/inventory"
 	"github.com/omni-retail/omni/internal/network"
 	"github.com/omni-retail/omni/internal/platform/db"
 )
@@ -69,9 +72,10 @@ func (h *History) Summary() HistorySummary {
 // HistoryDeps are what WriteHistory needs: the store, and the services
 // that turn the demo's SKU, location and channel codes into ids.
 type HistoryDeps struct {
-	DB      *db.DB
-	Catalog *catalog.Service
-	Network *network.Service
+	DB        *db.DB
+	Catalog   *catalog.Service
+	Network   *network.Service
+	Inventory *inventory.Service // holds the stock of the orders still open
 }
 
 // LoadHistory writes the order history of a seed at a scale (1 for the
@@ -80,8 +84,8 @@ type HistoryDeps struct {
 // double its history. The network and catalog of the same seed must be in
 // the store (Generate).
 func LoadHistory(ctx context.Context, deps HistoryDeps, seed int64, scale float64) (HistorySummary, bool, error) {
-	if deps.DB == nil || deps.Catalog == nil || deps.Network == nil {
-		return HistorySummary{}, false, errors.New("demo: history: DB, Catalog and Network are required")
+	if deps.DB == nil || deps.Catalog == nil || deps.Network == nil || deps.Inventory == nil {
+		return HistorySummary{}, false, errors.New("demo: history: DB, Catalog, Network and Inventory are required")
 	}
 	var id int64
 	switch err := deps.DB.QueryRow(ctx, `SELECT id FROM orders LIMIT 1`).Scan(&id); {
@@ -106,16 +110,33 @@ func LoadHistory(ctx context.Context, deps HistoryDeps, seed int64, scale float6
 // used; on PostgreSQL the identity sequences are moved past the rows
 // written, so that orders placed afterwards get fresh ids.
 //
-// It writes no stock movement and holds no stock: the history is what was
+// It writes no stock movement for what was sold: the history is what was
 // sold before AsOf, and the stock ledger starts with the opening stock.
-// No outbox event is appended either: nothing downstream is meant to react
-// to the past.
+// The orders still open at the cutoff and not yet shipped (allocated,
+// picking, ready for pickup, partly shipped) hold their units through the
+// inventory service, as live orders do, so that staff can carry them on.
+// No outbox event is appended for the history itself: nothing downstream
+// is meant to react to the past.
 func WriteHistory(ctx context.Context, deps HistoryDeps, h *History) (bool, error) {
 	r, err := resolve(ctx, deps, h)
 	if err != nil {
 		return false, fmt.Errorf("demo: history: %w", err)
 	}
-	if err := prepareInserts(ctx, deps.DB); err != nil {
+	var one int64
+	switch err := deps.DB.QueryRow(ctx, `SELECT id FROM orders LIMIT 1`).Scan(&one); {
+	case err == nil:
+		return false, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return false, fmt.Errorf("demo: history: %w", err)
+	}
+	opens, err := openOrders(ctx, deps, h, r)
+	if err == nil {
+		err = stockOpen(ctx, deps, opens)
+	}
+	if err == nil {
+		err = prepareInserts(ctx, deps.DB)
+	}
+	if err != nil {
 		return false, fmt.Errorf("demo: history: %w", err)
 	}
 	wrote := false
@@ -137,6 +158,9 @@ func WriteHistory(ctx context.Context, deps HistoryDeps, h *History) (bool, erro
 			}
 		}
 		if err := insertAll(tx, h, r); err != nil {
+			return err
+		}
+		if err := holdOpen(tx, deps, opens, r.order); err != nil {
 			return err
 		}
 		if tx.Engine() == db.Postgres {
@@ -275,6 +299,126 @@ func resolve(ctx context.Context, deps HistoryDeps, h *History) (*histRefs, erro
 		r.ch = append(r.ch, ch.ID)
 	}
 	return r, nil
+}
+
+// openOrder is an order open at the cutoff with the units it holds.
+type openOrder struct {
+	id    int64 // the history's number; the order's id is offset by histRefs.order
+	ch    network.Channel
+	lines []inventory.HoldLine
+	nos   []int // order line numbers of lines
+}
+
+// openOrders lists the unshipped units of the orders open at the cutoff
+// (allocated, picking, ready for pickup, partly shipped).
+func openOrders(ctx context.Context, deps HistoryDeps, h *History, r *histRefs) ([]openOrder, error) {
+	chans := map[uint8]network.Channel{}
+	locs := map[int16]network.Location{}
+	var out []openOrder
+	for i := range h.orders {
+		o := &h.orders[i]
+		switch o.status() {
+		case stAllocated, stPicking, stReadyForPickup, stPartiallyShipped:
+		default:
+			continue
+		}
+		ch, ok := chans[o.channel]
+		if !ok {
+			var err error
+			if ch, err = deps.Network.ChannelByID(ctx, r.ch[o.channel]); err != nil {
+				return nil, err
+			}
+			chans[o.channel] = ch
+		}
+		oo := openOrder{id: o.id, ch: ch}
+		for n, l := range o.lines {
+			if l.qty <= l.shipped {
+				continue
+			}
+			loc, ok := locs[l.loc]
+			if !ok {
+				var err error
+				if loc, err = deps.Network.LocationByID(ctx, r.loc[l.loc]); err != nil {
+					return nil, err
+				}
+				locs[l.loc] = loc
+			}
+			ref, err := deps.Catalog.SKURef(ctx, h.skuCodes[l.sku])
+			if err != nil {
+				return nil, err
+			}
+			oo.lines = append(oo.lines, inventory.HoldLine{SKU: ref, Location: loc, Qty: l.qty - l.shipped})
+			oo.nos = append(oo.nos, n+1)
+		}
+		if len(oo.lines) > 0 {
+			out = append(out, oo)
+		}
+	}
+	return out, nil
+}
+
+// stockOpen receives, where the opening stock lacks them, the units the
+// open orders hold: they were on the shelves at the cutoff, set aside for
+// those orders, so the opening stock (what could still be sold) left them
+// out. Enough is received for each hold to clear the channels' safety
+// stock.
+func stockOpen(ctx context.Context, deps HistoryDeps, opens []openOrder) error {
+	type key struct{ sku, loc int64 }
+	need := map[key]int64{}
+	style := map[int64]int64{}
+	var safety int64
+	var skus, locs []int64
+	for _, o := range opens {
+		safety = max(safety, o.ch.SafetyStock)
+		for _, l := range o.lines {
+			k := key{l.SKU.ID, l.Location.ID}
+			if need[k] == 0 {
+				skus, locs = append(skus, k.sku), append(locs, k.loc)
+			}
+			need[k] += l.Qty
+			style[k.sku] = l.SKU.StyleID
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	free, err := deps.Inventory.Free(ctx, skus, locs)
+	if err != nil {
+		return err
+	}
+	var bulk []inventory.BulkLine
+	for k, n := range need {
+		if short := n + safety - max(free[k.sku][k.loc], 0); short > 0 {
+			bulk = append(bulk, inventory.BulkLine{SKUID: k.sku, StyleID: style[k.sku], LocationID: k.loc, Qty: short})
+		}
+	}
+	if len(bulk) == 0 {
+		return nil
+	}
+	slices.SortFunc(bulk, func(a, b inventory.BulkLine) int {
+		return cmp.Or(cmp.Compare(a.SKUID, b.SKUID), cmp.Compare(a.LocationID, b.LocationID))
+	})
+	return deps.Inventory.BulkReceive(ctx, bulk, "demo: units set aside for the orders open at the cutoff")
+}
+
+// holdOpen holds the open orders' units in tx, as checkout does.
+func holdOpen(tx *db.Tx, deps HistoryDeps, opens []openOrder, offset int64) error {
+	for _, o := range opens {
+		id := offset + o.id
+		if err := deps.Inventory.Hold(tx, o.ch, o.lines, inventory.Ref{Type: "order", ID: strconv.FormatInt(id, 10), Actor: "demo"}); err != nil {
+			return fmt.Errorf("order %d: %w", id, err)
+		}
+		for k, hl := range o.lines {
+			var capped any
+			if hl.Capped {
+				capped = hl.SKU.StyleID
+			}
+			if _, err := tx.Exec(`UPDATE order_lines SET held = ?, capped_style_id = ? WHERE order_id = ? AND line_no = ?`, hl.Qty, capped, id, o.nos[k]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // maxParams keeps every statement under SQLite's limit of 32,766 bound
