@@ -143,6 +143,11 @@ func (s *Service) step(ctx context.Context, id int64, to Status, note string) (O
 		if to == Completed {
 			set, args = ", completed_at = ?", []any{at}
 		}
+		if to == Picking {
+			if err := s.mayPick(tx, id); err != nil {
+				return err
+			}
+		}
 		_, err := s.move(tx, id, to, note, auth.Actor(ctx), at, set, args...)
 		return err
 	})

@@ -121,3 +121,23 @@ func (s *Service) settleFree(tx *db.Tx, p *placement) error {
 	}
 	return s.capture(tx, p.id, 0, 0, p.actor, p.at)
 }
+
+// Gate holds orders back from fulfilment: a group-buy order waits until
+// its group forms. MayPick runs in the transaction that would start
+// picking order id and returns an error (a 409 naming why) to refuse.
+type Gate interface {
+	MayPick(tx *db.Tx, orderID int64) error
+}
+
+// AddGate registers a fulfilment gate. Call it at wiring, before serving.
+func (s *Service) AddGate(g Gate) { s.gates = append(s.gates, g) }
+
+// mayPick asks every gate whether order id may be picked.
+func (s *Service) mayPick(tx *db.Tx, id int64) error {
+	for _, g := range s.gates {
+		if err := g.MayPick(tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}

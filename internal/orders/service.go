@@ -67,6 +67,7 @@ type Service struct {
 	// Pricing is the price pipeline; other modules insert steps at wiring.
 	Pricing *Pipeline
 	loyalty []Loyalty
+	gates   []Gate
 
 	mu          sync.Mutex
 	settings    map[int64]cachedSettings
