@@ -121,7 +121,9 @@ type Decision struct {
 	Splits     int          `json:"splits"`
 	Assign     []Assignment `json:"assignments"`
 	PromisedAt *time.Time   `json:"promised_at,omitempty"`
-	Candidates []Candidate  `json:"candidates"`
+	Candidates []Candidate  `json:"candidates" description:"the winners and the nearest other candidates, eligible ones first"`
+	Considered int          `json:"considered,omitempty" description:"locations of the channel considered"`
+	Unlisted   int          `json:"unlisted,omitempty" description:"candidates considered but not listed (farther away)"`
 	DecidedAt  time.Time    `json:"decided_at"`
 }
 
@@ -155,11 +157,49 @@ func Route(in Request) (Decision, error) {
 	case Pickup:
 		return routePickup(in, d, places)
 	case Instant:
-		return routeInstant(in, d, places)
+		d, err := routeInstant(in, d, places)
+		return d.trimmed(), err
 	case Standard:
-		return routeStandard(in, d, places)
+		d, err := routeStandard(in, d, places)
+		return d.trimmed(), err
 	}
 	return d, errs.E(errs.Invalid, "validation_failed", "mode: unknown mode %q", in.Mode).With("field", "mode")
+}
+
+// The decision record lists the winners and the nearest of the other
+// candidates, eligible and not; the rest are counted (Considered,
+// Unlisted). A record of every location of a national channel would cost
+// each order a few kilobytes of storage for nothing a reader needs.
+const (
+	listEligible   = 6
+	listIneligible = 4
+)
+
+// trimmed keeps the winners and the first listEligible eligible and
+// listIneligible ineligible candidates (they are sorted: eligible first,
+// nearest first) and counts the others.
+func (d Decision) trimmed() Decision {
+	d.Considered = len(d.Candidates)
+	if len(d.Candidates) <= listEligible+listIneligible {
+		return d
+	}
+	kept := make([]Candidate, 0, listEligible+listIneligible+len(d.Winners))
+	var el, inel int
+	for _, c := range d.Candidates {
+		switch {
+		case slices.Contains(d.Winners, c.Location):
+		case c.Eligible && el < listEligible:
+			el++
+		case !c.Eligible && inel < listIneligible:
+			inel++
+		default:
+			continue
+		}
+		kept = append(kept, c)
+	}
+	d.Unlisted = len(d.Candidates) - len(kept)
+	d.Candidates = kept
+	return d
 }
 
 // candidates evaluates every active location of the channel.

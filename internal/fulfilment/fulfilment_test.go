@@ -314,6 +314,10 @@ func checkDecision(t *testing.T, w world, c routeCase, ch network.Channel, d ful
 		}
 	}
 	if c.mode == fulfilment.Instant || c.mode == fulfilment.Standard {
+		// the record lists at most ten others besides the winners and counts the rest
+		if d.Considered != len(d.Candidates)+d.Unlisted || len(d.Candidates) > 10+len(d.Winners) {
+			t.Errorf("considered %d, listed %d, unlisted %d (winners %d)", d.Considered, len(d.Candidates), d.Unlisted, len(d.Winners))
+		}
 		// the winners are among the candidates, marked eligible, with distances
 		for _, win := range d.Winners {
 			i := slices.IndexFunc(d.Candidates, func(x fulfilment.Candidate) bool { return x.Location == win })
