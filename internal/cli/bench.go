@@ -20,6 +20,7 @@ const benchUsage = `Usage: omni bench <benchmark> [flags]
 Benchmarks:
   flashsale   concurrent clients race to reserve one SKU's stock over HTTP
   checkout    concurrent clients place and pay realistic orders on the demo retailer over HTTP
+  loyalty     concurrent check-ins, point awards and redemptions for random members (in process)
   analytics   import + RFM, CLV, personas, ABC on a real file; RFM + ABC on a generated history
 `
 
@@ -38,6 +39,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		return benchAnalytics(args[1:], stdout, stderr)
 	case "checkout":
 		return benchCheckout(ctx, args[1:], getenv, stdout, stderr)
+	case "loyalty":
+		return benchLoyalty(ctx, args[1:], getenv, stdout, stderr)
 	}
 	return usageError{fmt.Errorf("bench: unknown benchmark %q", args[0])}
 }
@@ -155,6 +158,52 @@ func benchCheckout(ctx context.Context, args []string, getenv func(string) strin
 	bench.PrintCheckout(stdout, r)
 	if r.Oversold > 0 || r.Lost > 0 || r.Duplicated > 0 || !r.LedgerConsistent {
 		return errors.New("bench checkout: CORRECTNESS FAILURE (see above)")
+	}
+	return nil
+}
+
+func benchLoyalty(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("omni bench loyalty", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := bench.LoyaltyOptions{}
+	fs.StringVar(&o.DB, "db", getenv("OMNI_BENCH_DB"), "database (default: a fresh SQLite file in a temporary directory) ($OMNI_BENCH_DB)")
+	fs.StringVar(&o.Synchronous, "sqlite-synchronous", "FULL", "SQLite synchronous mode; FULL makes every commit durable")
+	fs.IntVar(&o.Clients, "clients", 64, "concurrent clients")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long the clients run")
+	fs.IntVar(&o.Members, "members", 50_000, "generated members, loaded in bulk first")
+	fs.Int64Var(&o.Seed, "seed", 2026, "member and operation mix seed")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if o.Clients < 1 || o.Clients > 10_000 || o.Duration < time.Second || o.Members < 1 || o.Members > 10_000_000 {
+		return usageError{errors.New("bench loyalty: --clients 1..10000, --duration at least 1s, --members 1..10000000")}
+	}
+	stop, err := startProfile(*cpuprofile)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	r, err := bench.Loyalty(ctx, o)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if err := bench.JSON(stdout, struct {
+			bench.LoyaltyResult
+			GOMAXPROCS int `json:"gomaxprocs"`
+		}{r, runtime.GOMAXPROCS(0)}); err != nil {
+			return err
+		}
+	} else {
+		bench.PrintLoyalty(stdout, r)
+	}
+	if r.NegativeBalances > 0 || !r.LedgerConsistent || r.Lost > 0 || r.Errors > 0 {
+		return errors.New("bench loyalty: CORRECTNESS FAILURE (see above)")
 	}
 	return nil
 }

@@ -147,15 +147,20 @@ func (s *Service) prepare(ctx context.Context, in CheckoutRequest) (*placement, 
 		p.store = &st
 	}
 	if c.MemberID != nil {
+		// A merged member's id places the order for the survivor, whose
+		// points and coupons they now are.
+		var id int64
 		ok := false
 		if s.members != nil {
-			if ok, err = s.members.Exists(ctx, *c.MemberID); err != nil {
+			if id, ok, err = s.members.Resolve(ctx, *c.MemberID); err != nil {
 				return nil, err
 			}
 		}
 		if !ok {
 			return nil, ErrMemberNF.Withf("customer.member_id: no member %d", *c.MemberID).With("field", "customer.member_id")
 		}
+		c.MemberID = &id
+		p.in.Customer.MemberID = &id
 	}
 	p.refs = make([]catalog.SKURef, len(in.Lines))
 	ids := make([]int64, len(in.Lines))

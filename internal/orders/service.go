@@ -39,10 +39,11 @@ type Network interface {
 	ChannelByID(ctx context.Context, id int64) (network.Channel, error)
 }
 
-// Members resolves member ids; nil until the members module exists, in
-// which case every member id is unknown.
+// Members resolves member ids: Resolve returns the member an id names
+// now (the survivor of a merge) and whether there is one. Without it
+// (nil) every member id is unknown.
 type Members interface {
-	Exists(ctx context.Context, id int64) (bool, error)
+	Resolve(ctx context.Context, id int64) (int64, bool, error)
 }
 
 // Options configure the service.

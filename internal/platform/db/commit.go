@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // job is one Write closure waiting for a transaction.
@@ -122,6 +124,7 @@ func (l *lane) exec(batch []*job) {
 	}
 	broken := false
 	stmts := map[string]*sql.Stmt{}
+	var again []*job // lost a deadlock or serialization conflict: run alone after the batch
 	for _, j := range batch {
 		if err := j.ctx.Err(); err != nil {
 			j.err = err
@@ -130,6 +133,9 @@ func (l *lane) exec(batch []*job) {
 		j.hooks, j.err, broken = l.d.call(ctx, tx, stmts, j, true)
 		if broken {
 			break
+		}
+		if transient(j.err) {
+			again = append(again, j)
 		}
 	}
 	if broken {
@@ -144,8 +150,26 @@ func (l *lane) exec(batch []*job) {
 		l.retryAlone(batch)
 		return
 	}
-	l.finish(batch, true)
+	if len(again) == 0 {
+		l.finish(batch, true)
+		return
+	}
+	l.finish(slices.DeleteFunc(slices.Clone(batch), func(j *job) bool { return slices.Contains(again, j) }), true)
+	l.retryAlone(again)
 }
+
+// transient reports whether err is a conflict between concurrent
+// transactions that running the write again resolves: a PostgreSQL
+// deadlock (two batches taking the same rows in another order) or
+// serialization failure.
+func transient(err error) bool {
+	var pe *pgconn.PgError
+	return err != nil && errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// maxTransientRetries bounds how often runSolo runs a write again after a
+// transient conflict.
+const maxTransientRetries = 5
 
 func (l *lane) retryAlone(batch []*job) {
 	for _, j := range batch {
@@ -171,6 +195,18 @@ func (l *lane) retryAlone(batch []*job) {
 // committed. With withIdem, the queued idempotent responses are stored in
 // the same transaction.
 func (d *DB) runSolo(pool *sql.DB, j *job, withIdem bool) bool {
+	for attempt := 1; ; attempt++ {
+		committed := d.runOnce(pool, j, withIdem)
+		if committed || !transient(j.err) || attempt > maxTransientRetries {
+			return committed
+		}
+		withIdem = false // the queued responses went with the first attempt
+		time.Sleep(time.Duration(attempt*attempt) * time.Millisecond)
+	}
+}
+
+// runOnce is one attempt of runSolo.
+func (d *DB) runOnce(pool *sql.DB, j *job, withIdem bool) bool {
 	if err := j.ctx.Err(); err != nil {
 		j.err = err
 		return false
@@ -188,7 +224,7 @@ func (d *DB) runSolo(pool *sql.DB, j *job, withIdem bool) bool {
 		if err := d.storeIdem(ctx, tx, idem); err != nil {
 			_ = tx.Rollback()
 			d.requeueIdem(idem)
-			return d.runSolo(pool, j, false)
+			return d.runOnce(pool, j, false)
 		}
 	}
 	j.hooks, j.err, _ = d.call(ctx, tx, map[string]*sql.Stmt{}, j, false)
