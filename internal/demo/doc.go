@@ -28,7 +28,20 @@
 // movement (the stock ledger starts with the opening stock at AsOf, and no
 // historical order holds stock).
 //
+// The demo's members (PlanMembers, Load, WriteCoupons; see members.go) are
+// made of the same customer pool and history: every customer who bought
+// and others who registered, with identities, profiles, consents, and a
+// points and growth history replayed by members.Service.Bulk as the live
+// programme would have recorded it (earned on paid orders at the tier's
+// multiplier, taken back on returns, check-ins, shares, birthdays,
+// points-mall redemptions, expiry). They are written before the history,
+// whose orders then name them (orders.member_id), and only into a store
+// without members or orders; their coupons and redemptions, which name
+// orders, are written after it, straight into the coupons module's tables
+// in one transaction.
+//
 // The package owns no table: it writes the network, the catalog and the
 // stock only through the catalog and network services and the receive
-// function it is given; the order history is its one direct write.
+// function it is given, and the members through members.Service.Bulk; the
+// order history and the members' coupons are its direct writes.
 package demo

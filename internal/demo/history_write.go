@@ -76,6 +76,11 @@ type HistoryDeps struct {
 	Catalog   *catalog.Service
 	Network   *network.Service
 	Inventory *inventory.Service // holds the stock of the orders still open
+	// Members, when its Load wrote the members of the same seed and
+	// scale, links their orders to them (orders.member_id) and lends its
+	// history (made once). Nil, or a load that wrote nothing: the orders
+	// name no member.
+	Members *MemberLoad
 }
 
 // LoadHistory writes the order history of a seed at a scale (1 for the
@@ -94,7 +99,12 @@ func LoadHistory(ctx context.Context, deps HistoryDeps, seed int64, scale float6
 	case !errors.Is(err, sql.ErrNoRows):
 		return HistorySummary{}, false, fmt.Errorf("demo: history: %w", err)
 	}
-	h := MakeHistory(seed, scale)
+	var h *History
+	if l := deps.Members; l.Wrote() && l.plan.h.seed == seed && l.plan.h.scale == scale {
+		h = l.plan.h
+	} else {
+		h = MakeHistory(seed, scale)
+	}
 	wrote, err := WriteHistory(ctx, deps, h)
 	if err != nil || !wrote {
 		return HistorySummary{}, false, err
@@ -105,10 +115,12 @@ func LoadHistory(ctx context.Context, deps HistoryDeps, seed int64, scale float6
 // WriteHistory stores a history in one transaction, straight into the
 // orders module's tables (orders, order_lines, order_history, payments,
 // refunds, shipments, shipment_lines, shipment_events, after_sales,
-// after_sale_lines) with multi-row INSERTs. It writes nothing and returns
-// false when the store already holds an order. Ids follow those already
-// used; on PostgreSQL the identity sequences are moved past the rows
-// written, so that orders placed afterwards get fresh ids.
+// after_sale_lines) with multi-row INSERTs; the orders of pool customers
+// who are members (deps.Members) carry their member ids. It writes
+// nothing and returns false when the store already holds an order. Ids
+// follow those already used; on PostgreSQL the identity sequences are
+// moved past the rows written, so that orders placed afterwards get fresh
+// ids.
 //
 // It writes no stock movement for what was sold: the history is what was
 // sold before AsOf, and the stock ledger starts with the opening stock.
@@ -119,6 +131,9 @@ func LoadHistory(ctx context.Context, deps HistoryDeps, seed int64, scale float6
 // is meant to react to the past.
 func WriteHistory(ctx context.Context, deps HistoryDeps, h *History) (bool, error) {
 	r, err := resolve(ctx, deps, h)
+	if err == nil && deps.Members != nil {
+		r.member, err = deps.Members.customerIDs(h)
+	}
 	if err != nil {
 		return false, fmt.Errorf("demo: history: %w", err)
 	}
@@ -443,12 +458,27 @@ func insertSQL(table string, cols []string, rows int) string {
 // and channels by index, and the offsets of the ids it numbers itself.
 type histRefs struct {
 	sku, loc, ch                        []int64
+	member                              []int64 // by pool index, 0 or absent: none
 	order, payment, shipment, afterSale int64
 }
 
-// localRefs are the references of the digest: indexes for ids, no offsets.
+// memberOf is the member id of pool customer c, nil for a guest or a
+// customer who is not a member.
+func (r *histRefs) memberOf(c int32) any {
+	if c < 0 || int(c) >= len(r.member) || r.member[c] == 0 {
+		return nil
+	}
+	return r.member[c]
+}
+
+// localRefs are the references of the digest: indexes for ids, no offsets;
+// every pool customer is a member (the demo's members include every
+// customer with an order), numbered by pool index.
 func localRefs(h *History) *histRefs {
 	r := &histRefs{}
+	for i := range h.customers {
+		r.member = append(r.member, int64(i)+1)
+	}
 	for i := range h.skuCodes {
 		r.sku = append(r.sku, int64(i)+1)
 	}
@@ -573,7 +603,7 @@ func actorName(s hStep) string {
 }
 
 var histTables = []histTable{
-	{name: "orders", explicitID: true, cols: []string{"id", "channel_id", "mode", "status", "customer_mobile", "customer_name",
+	{name: "orders", explicitID: true, cols: []string{"id", "channel_id", "mode", "status", "member_id", "customer_mobile", "customer_name",
 		"store_id", "ship_province", "ship_city", "ship_address", "ship_lat", "ship_lng", "region", "subtotal", "discount",
 		"shipping_fee", "total", "paid", "refunded", "pickup_code", "promised_at", "expires_at", "created_at", "paid_at",
 		"completed_at", "cancelled_at", "updated_at"},
@@ -591,7 +621,7 @@ var histTables = []histTable{
 				if o.mode == modePickup {
 					code = fmt.Sprintf("%06d", mix(h.seed, o.id, 0x7069636b)%1_000_000)
 				}
-				if err := emit(r.order+o.id, r.ch[o.channel], modeNames[o.mode], statusNames[o.status()], o.mobile, o.name,
+				if err := emit(r.order+o.id, r.ch[o.channel], modeNames[o.mode], statusNames[o.status()], r.memberOf(o.cust), o.mobile, o.name,
 					store, o.province, o.city, o.address, lat, lng, o.region, o.subtotal, o.discount,
 					o.shipping, o.total, o.paid, o.refunded, code, null(o.promised), null(o.expires), o.created, null(o.paidAt),
 					null(o.completed), null(o.cancelled), o.updated); err != nil {

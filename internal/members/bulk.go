@@ -111,6 +111,20 @@ func (s *Service) Bulk(ctx context.Context, in []BulkMember) (BulkResult, error)
 	}
 	now := s.now().UnixMilli()
 	var res BulkResult
+	// The full-chunk INSERTs, prepared before the transaction.
+	preps := []string{
+		fullInsert("points_ledger", "id, member_id, kind, points, balance_after, growth, growth_after, source, order_id, operator, reason, created_at"),
+		fullInsert("points_debits", "ledger_id, lot_id, points"),
+		fullInsert("member_tier_changes", "member_id, from_tier, to_tier, reason, growth, created_at"),
+		fullInsert("member_checkins", "day, member_id, streak, points, created_at"),
+		fullInsert("member_orders", "order_id, member_id, points_spent, spend_ledger_id, points_returned, points_earned, points_reversed, growth_earned, growth_reversed, base, paid_at, updated_at"),
+		fullInsert("points_lots", "id, member_id, ledger_id, earned, remaining, expired, expires_at, created_at"),
+		fullInsert("members", "id, name, tier, tier_before, tier_since, points, growth, birthday, birth_md, gender, city, preferred_store_id, tags, consent_sms, consent_sms_at, consent_email, consent_email_at, consent_wechat, consent_wechat_at, channel, store_id, checkin_day, checkin_streak, created_at, updated_at"),
+		fullInsert("member_identities", "member_id, kind, app_id, value, created_at"),
+	}
+	if err := s.db.Prepare(ctx, preps...); err != nil {
+		return BulkResult{}, fmt.Errorf("members: bulk: %w", err)
+	}
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		res = BulkResult{IDs: make([]int64, len(in))}
 		var nextMember, nextLedger, nextLot int64
@@ -295,8 +309,10 @@ func (s *Service) Bulk(ctx context.Context, in []BulkMember) (BulkResult, error)
 			for _, ident := range m.Identities {
 				w.row("member_identities", "member_id, kind, app_id, value, created_at", id, string(ident.Kind), ident.App, ident.Value, created)
 			}
-			if w.pending() >= 20000 {
-				if err := w.flushAll(); err != nil {
+			// Every full chunk of members: write the full chunks of every
+			// table (their members are written first), keep the rest.
+			if len(w.rows["members"]) == chunkRows(len(w.rows["members"][0])) {
+				if err := w.flushFull(); err != nil {
 					return err
 				}
 			}
@@ -369,6 +385,37 @@ func (w *bulkWriter) row(table, cols string, vals ...any) {
 // pending is the number of rows not yet written.
 func (w *bulkWriter) pending() int { return w.n }
 
+// bulkTables are the tables of a bulk load, parents first (foreign keys).
+var bulkTables = []string{"members", "member_identities", "points_ledger", "points_lots", "points_debits", "member_tier_changes", "member_checkins"}
+
+// chunkRows is the number of rows of a full INSERT of per columns.
+func chunkRows(per int) int { return max(1, 30000/per) }
+
+// flushFull writes the full chunks of every table and keeps the rest for
+// later: every statement but the last of each table has the same text,
+// prepared once (varying texts would each be queued for preparation on
+// the writer connection and fill its memory).
+func (w *bulkWriter) flushFull() error {
+	n := 0
+	for _, t := range bulkTables {
+		rows := w.rows[t]
+		if len(rows) == 0 {
+			continue
+		}
+		full := len(rows) / chunkRows(len(rows[0])) * chunkRows(len(rows[0]))
+		if full > 0 {
+			w.rows[t] = rows[:full]
+			if err := w.flush(t); err != nil {
+				return err
+			}
+			w.rows[t] = append(rows[:0], rows[full:]...)
+		}
+		n += len(w.rows[t])
+	}
+	w.n = n
+	return nil
+}
+
 // flushAll writes the collected rows, members first (foreign keys).
 func (w *bulkWriter) flushAll() error {
 	for _, t := range []string{"members", "member_identities", "points_ledger", "points_lots", "points_debits", "member_tier_changes", "member_checkins", "member_orders"} {
@@ -386,7 +433,7 @@ func (w *bulkWriter) flush(table string) error {
 		return nil
 	}
 	per := len(rows[0])
-	chunk := max(1, 30000/per)
+	chunk := chunkRows(per)
 	for start := 0; start < len(rows); start += chunk {
 		part := rows[start:min(start+chunk, len(rows))]
 		var b strings.Builder
@@ -406,4 +453,11 @@ func (w *bulkWriter) flush(table string) error {
 	}
 	w.rows[table] = rows[:0]
 	return nil
+}
+
+// fullInsert is the INSERT of a full chunk of rows into table.
+func fullInsert(table, cols string) string {
+	per := strings.Count(cols, ",") + 1
+	ph := "(" + strings.Repeat("?, ", per-1) + "?)"
+	return "INSERT INTO " + table + " (" + cols + ") VALUES " + strings.Repeat(ph+", ", chunkRows(per)-1) + ph
 }
