@@ -42,9 +42,6 @@ func scanDeal(sc db.Scanner) (deal, error) {
 	return d, err
 }
 
-// window is how long a group of the deal may take to fill.
-func (d *deal) window() time.Duration { return time.Duration(d.WindowMinutes) * time.Minute }
-
 // matches reports whether a SKU is the deal's item.
 func (d *deal) matches(skuID, styleID int64) bool {
 	return d.skuID.Valid && d.skuID.Int64 == skuID || d.styleID.Valid && d.styleID.Int64 == styleID

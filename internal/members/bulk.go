@@ -382,9 +382,6 @@ func (w *bulkWriter) row(table, cols string, vals ...any) {
 	w.n++
 }
 
-// pending is the number of rows not yet written.
-func (w *bulkWriter) pending() int { return w.n }
-
 // bulkTables are the tables of a bulk load, parents first (foreign keys).
 var bulkTables = []string{"members", "member_identities", "points_ledger", "points_lots", "points_debits", "member_tier_changes", "member_checkins"}
 
