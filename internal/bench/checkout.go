@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -64,6 +65,7 @@ type CheckoutResult struct {
 	Commits          int64            `json:"commits"`
 	WritesPerCommit  float64          `json:"writes_per_commit"`
 	FirstError       string           `json:"first_error,omitempty"`
+	GOMAXPROCS       int              `json:"gomaxprocs" description:"Go processors the run had"`
 }
 
 // shopper is what the clients draw orders from: the demo retailer's
@@ -85,7 +87,7 @@ func Checkout(ctx context.Context, o CheckoutOptions) (CheckoutResult, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	r := CheckoutResult{Clients: o.Clients, Modes: map[string]int64{}}
+	r := CheckoutResult{Clients: o.Clients, Modes: map[string]int64{}, GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	if o.DB == "" {
 		dir, err := os.MkdirTemp("", "omni-bench-")
 		if err != nil {
@@ -423,7 +425,7 @@ func PrintCheckout(w io.Writer, r CheckoutResult) {
 // and for measuring a separately started server. Acknowledged order ids
 // are written to o.AckLog as they are acknowledged.
 func DriveRemote(ctx context.Context, o CheckoutOptions, base, key string, d *db.DB) (CheckoutResult, []int64, error) {
-	r := CheckoutResult{Clients: o.Clients, Modes: map[string]int64{}, DB: string(d.Engine)}
+	r := CheckoutResult{Clients: o.Clients, Modes: map[string]int64{}, GOMAXPROCS: runtime.GOMAXPROCS(0), DB: string(d.Engine)}
 	acked, err := drive(ctx, &r, o, base, key, d)
 	return r, acked, err
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -61,6 +62,7 @@ type FlashSaleResult struct {
 	Commits          int64   `json:"commits"`
 	WritesPerCommit  float64 `json:"writes_per_commit"`
 	FirstError       string  `json:"first_error,omitempty"`
+	GOMAXPROCS       int     `json:"gomaxprocs" description:"Go processors the run had"`
 }
 
 // FlashSale runs the benchmark: one SKU with Stock units at one store, and
@@ -70,7 +72,7 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (FlashSaleResult, error)
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	r := FlashSaleResult{Stock: o.Stock, Attempts: o.Attempts, Clients: o.Clients}
+	r := FlashSaleResult{Stock: o.Stock, Attempts: o.Attempts, Clients: o.Clients, GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	if o.DB == "" {
 		dir, err := os.MkdirTemp("", "omni-bench-")
 		if err != nil {

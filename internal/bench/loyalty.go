@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,7 @@ type LoyaltyResult struct {
 	Commits          int64            `json:"commits"`
 	WritesPerCommit  float64          `json:"writes_per_commit"`
 	FirstError       string           `json:"first_error,omitempty"`
+	GOMAXPROCS       int              `json:"gomaxprocs" description:"Go processors the run had"`
 }
 
 // loyaltyMode says how the clients reach the store.
@@ -74,7 +76,7 @@ func Loyalty(ctx context.Context, o LoyaltyOptions) (LoyaltyResult, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	r := LoyaltyResult{Clients: o.Clients, Members: o.Members, Mode: loyaltyMode, ByKind: map[string]int64{}, Rejected: map[string]int64{}}
+	r := LoyaltyResult{Clients: o.Clients, Members: o.Members, Mode: loyaltyMode, ByKind: map[string]int64{}, Rejected: map[string]int64{}, GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	if o.DB == "" {
 		dir, err := os.MkdirTemp("", "omni-bench-")
 		if err != nil {

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/omni-retail/omni/internal/analytics"
@@ -49,42 +49,20 @@ func benchFlashSale(ctx context.Context, args []string, getenv func(string) stri
 	fs := flag.NewFlagSet("omni bench flashsale", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o := bench.FlashSaleOptions{}
-	fs.StringVar(&o.DB, "db", getenv("OMNI_BENCH_DB"), "database (default: a fresh SQLite file in a temporary directory) ($OMNI_BENCH_DB)")
-	fs.StringVar(&o.Synchronous, "sqlite-synchronous", "FULL", "SQLite synchronous mode; FULL makes every commit durable")
+	storeFlags(fs, getenv, &o.DB, &o.Synchronous)
 	fs.Int64Var(&o.Stock, "stock", 10_000, "units of the SKU on sale")
 	fs.Int64Var(&o.Attempts, "attempts", 50_000, "reservation attempts in all")
 	fs.IntVar(&o.Clients, "clients", 256, "concurrent HTTP clients")
-	asJSON := fs.Bool("json", false, "print one JSON object")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
-	}
-	if o.Stock < 1 || o.Attempts < 1 || o.Clients < 1 || o.Clients > 10_000 {
-		return usageError{errors.New("bench flashsale: --stock and --attempts must be ≥ 1, --clients 1..10000")}
-	}
-	stop, err := startProfile(*cpuprofile)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	r, err := bench.FlashSale(ctx, o)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return bench.JSON(stdout, struct {
-			bench.FlashSaleResult
-			GOMAXPROCS int `json:"gomaxprocs"`
-		}{r, runtime.GOMAXPROCS(0)})
-	}
-	bench.PrintFlashSale(stdout, r)
-	if r.Oversold > 0 || !r.LedgerConsistent || !r.LevelMatches {
-		return errors.New("bench flashsale: CORRECTNESS FAILURE (see above)")
-	}
-	return nil
+	return runBenchmark(fs, args, stdout,
+		func() error {
+			if o.Stock < 1 || o.Attempts < 1 || o.Clients < 1 || o.Clients > 10_000 {
+				return errors.New("bench flashsale: --stock and --attempts must be ≥ 1, --clients 1..10000")
+			}
+			return nil
+		},
+		func() (bench.FlashSaleResult, error) { return bench.FlashSale(ctx, o) },
+		bench.PrintFlashSale,
+		func(r bench.FlashSaleResult) bool { return r.Oversold > 0 || !r.LedgerConsistent || !r.LevelMatches })
 }
 
 func benchAnalytics(args []string, stdout, stderr io.Writer) error {
@@ -124,54 +102,60 @@ func benchCheckout(ctx context.Context, args []string, getenv func(string) strin
 	fs := flag.NewFlagSet("omni bench checkout", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o := bench.CheckoutOptions{}
-	fs.StringVar(&o.DB, "db", getenv("OMNI_BENCH_DB"), "database (default: a fresh SQLite file in a temporary directory) ($OMNI_BENCH_DB)")
-	fs.StringVar(&o.Synchronous, "sqlite-synchronous", "FULL", "SQLite synchronous mode; FULL makes every commit durable")
+	storeFlags(fs, getenv, &o.DB, &o.Synchronous)
 	fs.IntVar(&o.Clients, "clients", 64, "concurrent HTTP clients")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long the clients order")
 	fs.Int64Var(&o.Seed, "seed", 2026, "demo retailer and order mix seed")
-	asJSON := fs.Bool("json", false, "print one JSON object")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
-	}
-	if o.Clients < 1 || o.Clients > 10_000 || o.Duration < time.Second {
-		return usageError{errors.New("bench checkout: --clients 1..10000, --duration at least 1s")}
-	}
-	stop, err := startProfile(*cpuprofile)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	r, err := bench.Checkout(ctx, o)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return bench.JSON(stdout, struct {
-			bench.CheckoutResult
-			GOMAXPROCS int `json:"gomaxprocs"`
-		}{r, runtime.GOMAXPROCS(0)})
-	}
-	bench.PrintCheckout(stdout, r)
-	if r.Oversold > 0 || r.Lost > 0 || r.Duplicated > 0 || !r.LedgerConsistent {
-		return errors.New("bench checkout: CORRECTNESS FAILURE (see above)")
-	}
-	return nil
+	return runBenchmark(fs, args, stdout,
+		func() error {
+			if o.Clients < 1 || o.Clients > 10_000 || o.Duration < time.Second {
+				return errors.New("bench checkout: --clients 1..10000, --duration at least 1s")
+			}
+			return nil
+		},
+		func() (bench.CheckoutResult, error) { return bench.Checkout(ctx, o) },
+		bench.PrintCheckout,
+		func(r bench.CheckoutResult) bool {
+			return r.Oversold > 0 || r.Lost > 0 || r.Duplicated > 0 || !r.LedgerConsistent
+		})
 }
 
 func benchLoyalty(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("omni bench loyalty", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o := bench.LoyaltyOptions{}
-	fs.StringVar(&o.DB, "db", getenv("OMNI_BENCH_DB"), "database (default: a fresh SQLite file in a temporary directory) ($OMNI_BENCH_DB)")
-	fs.StringVar(&o.Synchronous, "sqlite-synchronous", "FULL", "SQLite synchronous mode; FULL makes every commit durable")
+	storeFlags(fs, getenv, &o.DB, &o.Synchronous)
 	fs.IntVar(&o.Clients, "clients", 64, "concurrent clients")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long the clients run")
 	fs.IntVar(&o.Members, "members", 50_000, "generated members, loaded in bulk first")
 	fs.Int64Var(&o.Seed, "seed", 2026, "member and operation mix seed")
+	return runBenchmark(fs, args, stdout,
+		func() error {
+			if o.Clients < 1 || o.Clients > 10_000 || o.Duration < time.Second || o.Members < 1 || o.Members > 10_000_000 {
+				return errors.New("bench loyalty: --clients 1..10000, --duration at least 1s, --members 1..10000000")
+			}
+			return nil
+		},
+		func() (bench.LoyaltyResult, error) { return bench.Loyalty(ctx, o) },
+		bench.PrintLoyalty,
+		func(r bench.LoyaltyResult) bool {
+			return r.NegativeBalances > 0 || !r.LedgerConsistent || r.Lost > 0 || r.Errors > 0
+		})
+}
+
+// storeFlags binds the store flags every load benchmark takes.
+func storeFlags(fs *flag.FlagSet, getenv func(string) string, dbURL, sync *string) {
+	fs.StringVar(dbURL, "db", getenv("OMNI_BENCH_DB"), "database (default: a fresh SQLite file in a temporary directory) ($OMNI_BENCH_DB)")
+	fs.StringVar(sync, "sqlite-synchronous", "FULL", "SQLite synchronous mode; FULL makes every commit durable")
+}
+
+// runBenchmark is what the load benchmarks share once their own flags are
+// bound: --json and --cpuprofile, parsing, checking the options (valid),
+// running under the profile, printing the result (one JSON object with
+// GOMAXPROCS, or text), and a failing exit status when failed reports a
+// broken correctness check — in either output.
+func runBenchmark[R any](fs *flag.FlagSet, args []string, stdout io.Writer, valid func() error, run func() (R, error),
+	print func(io.Writer, R), failed func(R) bool) error {
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
@@ -180,32 +164,27 @@ func benchLoyalty(ctx context.Context, args []string, getenv func(string) string
 		}
 		return usageError{err}
 	}
-	if o.Clients < 1 || o.Clients > 10_000 || o.Duration < time.Second || o.Members < 1 || o.Members > 10_000_000 {
-		return usageError{errors.New("bench loyalty: --clients 1..10000, --duration at least 1s, --members 1..10000000")}
+	if err := valid(); err != nil {
+		return usageError{err}
 	}
 	stop, err := startProfile(*cpuprofile)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	r, err := bench.Loyalty(ctx, o)
+	r, err := run()
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		if err := bench.JSON(stdout, struct {
-			bench.LoyaltyResult
-			GOMAXPROCS int `json:"gomaxprocs"`
-		}{r, runtime.GOMAXPROCS(0)}); err != nil {
-			return err
-		}
+		err = bench.JSON(stdout, r)
 	} else {
-		bench.PrintLoyalty(stdout, r)
+		print(stdout, r)
 	}
-	if r.NegativeBalances > 0 || !r.LedgerConsistent || r.Lost > 0 || r.Errors > 0 {
-		return errors.New("bench loyalty: CORRECTNESS FAILURE (see above)")
+	if err == nil && failed(r) {
+		err = fmt.Errorf("%s: CORRECTNESS FAILURE (see above)", strings.TrimPrefix(fs.Name(), "omni "))
 	}
-	return nil
+	return err
 }
 
 // startProfile writes a CPU profile to path until stop is called (no-op
