@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -213,4 +214,44 @@ func TestDeadlockRunAgain(t *testing.T) {
 	if runs[0].Load()+runs[1].Load() < 3 {
 		t.Fatalf("runs %d and %d: no deadlock happened, the test proves nothing", runs[0].Load(), runs[1].Load())
 	}
+}
+
+// TestIdempotentResponsesStoredDeflated: a stored response comes back as
+// it was given, small or large, and large ones take less room.
+func TestIdempotentResponsesStoredDeflated(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		large := []byte(`{"items":[` + strings.Repeat(`{"sku":"TS25SS001-PK-M","qty":1,"location":"SH-NJD"},`, 60) + `{}]}`)
+		for i, body := range [][]byte{[]byte(`{"ok":true}`), large} {
+			key := fmt.Sprintf("deflate-%d", i)
+			claim := &db.IdemClaim{Scope: "test", Key: key, Hash: "hash", At: time.Now()}
+			ictx := db.WithIdemClaim(ctx, claim)
+			if err := d.Write(ictx, func(*db.Tx) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+			d.QueueIdemResponse(claim, 201, "application/json", body)
+			var rec db.IdemRecord
+			for range 200 { // the response is stored by the next write
+				var ok bool
+				var err error
+				if rec, ok, err = d.LookupIdem(ctx, "test", key); err != nil || !ok {
+					t.Fatalf("lookup %s: %v, %v", key, ok, err)
+				}
+				if rec.Status != 0 {
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if rec.Status != 201 || string(rec.Body) != string(body) {
+				t.Fatalf("%s: status %d body %q; want 201 and the body given", key, rec.Status, rec.Body)
+			}
+		}
+		var stored int
+		if err := d.QueryRow(ctx, `SELECT LENGTH(response) FROM idempotency_keys WHERE idem_key = 'deflate-1'`).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if stored >= len(large)/3 {
+			t.Fatalf("a %d-byte response is stored in %d bytes; want it deflated", len(large), stored)
+		}
+	})
 }

@@ -1,11 +1,15 @@
 package db
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -97,7 +101,51 @@ func (d *DB) LookupIdem(ctx context.Context, scope, key string) (rec IdemRecord,
 	}
 	rec.ContentType = ct.String
 	rec.CreatedAt = time.UnixMilli(ms).UTC()
+	if rec.Body, err = inflateIdem(rec.Body); err != nil {
+		return rec, false, fmt.Errorf("db: idempotency key %s: %w", key, err)
+	}
 	return rec, true, nil
+}
+
+// Stored responses are deflated (the checkout benchmark's answers, about
+// 2.2 KB of JSON on average, are stored in about 0.85 KB): they were the
+// largest thing an order wrote. A deflated body starts with idemDeflated,
+// which no JSON or text body does.
+const idemDeflated = "\x00D"
+
+var deflaters = sync.Pool{New: func() any { w, _ := flate.NewWriter(nil, flate.BestSpeed); return w }}
+
+// deflateIdem compresses a response body for storage.
+func deflateIdem(body []byte) []byte {
+	if len(body) < 256 {
+		return body // too small to gain
+	}
+	var b bytes.Buffer
+	b.Grow(len(body)/3 + 16)
+	b.WriteString(idemDeflated)
+	w := deflaters.Get().(*flate.Writer)
+	w.Reset(&b)
+	_, err := w.Write(body)
+	if err == nil {
+		err = w.Close()
+	}
+	deflaters.Put(w)
+	if err != nil {
+		return body
+	}
+	return b.Bytes()
+}
+
+// inflateIdem undoes deflateIdem (bodies stored plain are returned as they are).
+func inflateIdem(body []byte) ([]byte, error) {
+	if !bytes.HasPrefix(body, []byte(idemDeflated)) {
+		return body, nil
+	}
+	out, err := io.ReadAll(flate.NewReader(bytes.NewReader(body[len(idemDeflated):])))
+	if err != nil {
+		return nil, fmt.Errorf("inflate stored response: %w", err)
+	}
+	return out, nil
 }
 
 // idemResponse is a response waiting to be stored with its key.
@@ -114,6 +162,7 @@ type idemResponse struct {
 // answered 409 idempotency_key_in_progress; it can never apply the write
 // twice, because the claim committed with the effects.
 func (d *DB) QueueIdemResponse(c *IdemClaim, status int, contentType string, body []byte) {
+	body = deflateIdem(body) // before the lock: the callers' goroutines share the work
 	d.idemMu.Lock()
 	first := len(d.idemQ) == 0
 	d.idemQ = append(d.idemQ, idemResponse{scope: c.Scope, key: c.Key, contentType: contentType, status: status, body: body})
