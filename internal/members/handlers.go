@@ -86,32 +86,12 @@ func (h *Handler) Lookup(w http.ResponseWriter, r *http.Request) error {
 
 // Get handles GET /api/v1/members/{id}.
 func (h *Handler) Get(w http.ResponseWriter, r *http.Request) error {
-	id, err := web.PathInt(r, "id")
-	if err != nil {
-		return err
-	}
-	m, err := h.S.Get(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, http.StatusOK, m)
+	return web.ByID(w, r, http.StatusOK, func(id int64) (Member, error) { return h.S.Get(r.Context(), id) })
 }
 
 // Update handles PATCH /api/v1/members/{id}.
 func (h *Handler) Update(w http.ResponseWriter, r *http.Request) error {
-	id, err := web.PathInt(r, "id")
-	if err != nil {
-		return err
-	}
-	var in ProfilePatch
-	if err := web.Decode(r, &in); err != nil {
-		return err
-	}
-	m, err := h.S.Update(r.Context(), id, in)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, http.StatusOK, m)
+	return web.DecodedByID(w, r, http.StatusOK, func(id int64, in ProfilePatch) (Member, error) { return h.S.Update(r.Context(), id, in) })
 }
 
 // Bind handles POST /api/v1/members/{id}/identities.
@@ -136,19 +116,7 @@ func (h *Handler) Bind(w http.ResponseWriter, r *http.Request) error {
 
 // Merge handles POST /api/v1/members/{id}/merge.
 func (h *Handler) Merge(w http.ResponseWriter, r *http.Request) error {
-	id, err := web.PathInt(r, "id")
-	if err != nil {
-		return err
-	}
-	var in MergeRequest
-	if err := web.Decode(r, &in); err != nil {
-		return err
-	}
-	m, err := h.S.Merge(r.Context(), id, in)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, http.StatusOK, m)
+	return web.DecodedByID(w, r, http.StatusOK, func(id int64, in MergeRequest) (Member, error) { return h.S.Merge(r.Context(), id, in) })
 }
 
 // Ledger handles GET /api/v1/members/{id}/points/ledger.
@@ -170,45 +138,20 @@ func (h *Handler) Ledger(w http.ResponseWriter, r *http.Request) error {
 
 // Lots handles GET /api/v1/members/{id}/points/lots.
 func (h *Handler) Lots(w http.ResponseWriter, r *http.Request) error {
-	id, err := web.PathInt(r, "id")
-	if err != nil {
-		return err
-	}
-	out, err := h.S.Lots(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, http.StatusOK, web.List[Lot]{Items: out})
+	return web.ByID(w, r, http.StatusOK, func(id int64) (web.List[Lot], error) {
+		out, err := h.S.Lots(r.Context(), id)
+		return web.List[Lot]{Items: out}, err
+	})
 }
 
 // Adjust handles POST /api/v1/members/{id}/points/adjustments.
 func (h *Handler) Adjust(w http.ResponseWriter, r *http.Request) error {
-	id, err := web.PathInt(r, "id")
-	if err != nil {
-		return err
-	}
-	var in Adjustment
-	if err := web.Decode(r, &in); err != nil {
-		return err
-	}
-	e, err := h.S.Adjust(r.Context(), id, in)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, http.StatusCreated, e)
+	return web.DecodedByID(w, r, http.StatusCreated, func(id int64, in Adjustment) (LedgerEntry, error) { return h.S.Adjust(r.Context(), id, in) })
 }
 
 // CheckIn handles POST /api/v1/members/{id}/check-ins.
 func (h *Handler) CheckIn(w http.ResponseWriter, r *http.Request) error {
-	id, err := web.PathInt(r, "id")
-	if err != nil {
-		return err
-	}
-	c, err := h.S.CheckIn(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, http.StatusCreated, c)
+	return web.ByID(w, r, http.StatusCreated, func(id int64) (CheckIn, error) { return h.S.CheckIn(r.Context(), id) })
 }
 
 // Share handles POST /api/v1/members/{id}/shares.
@@ -232,15 +175,10 @@ func (h *Handler) Share(w http.ResponseWriter, r *http.Request) error {
 
 // TierHistory handles GET /api/v1/members/{id}/tier-history.
 func (h *Handler) TierHistory(w http.ResponseWriter, r *http.Request) error {
-	id, err := web.PathInt(r, "id")
-	if err != nil {
-		return err
-	}
-	out, err := h.S.TierHistory(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, http.StatusOK, web.List[TierChange]{Items: out})
+	return web.ByID(w, r, http.StatusOK, func(id int64) (web.List[TierChange], error) {
+		out, err := h.S.TierHistory(r.Context(), id)
+		return web.List[TierChange]{Items: out}, err
+	})
 }
 
 // Audit handles GET /api/v1/members/{id}/audit.
@@ -262,86 +200,51 @@ func (h *Handler) Audit(w http.ResponseWriter, r *http.Request) error {
 
 // Tiers handles GET /api/v1/member-tiers.
 func (h *Handler) Tiers(w http.ResponseWriter, r *http.Request) error {
-	out, err := h.S.Tiers(r.Context())
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, http.StatusOK, Tiers{Tiers: out})
+	return web.Answer(w, http.StatusOK, func() (Tiers, error) {
+		out, err := h.S.Tiers(r.Context())
+		return Tiers{Tiers: out}, err
+	})
 }
 
 // SetTiers handles PUT /api/v1/member-tiers.
 func (h *Handler) SetTiers(w http.ResponseWriter, r *http.Request) error {
-	var in Tiers
-	if err := web.Decode(r, &in); err != nil {
-		return err
-	}
-	out, err := h.S.SetTiers(r.Context(), in)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, http.StatusOK, Tiers{Tiers: out})
+	return web.Decoded(w, r, http.StatusOK, func(in Tiers) (Tiers, error) {
+		out, err := h.S.SetTiers(r.Context(), in)
+		return Tiers{Tiers: out}, err
+	})
 }
 
 // Reevaluate handles POST /api/v1/member-tiers/reevaluate.
 func (h *Handler) Reevaluate(w http.ResponseWriter, r *http.Request) error {
-	out, err := h.S.Reevaluate(r.Context())
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, http.StatusOK, out)
+	return web.Answer(w, http.StatusOK, func() (ReevalResult, error) { return h.S.Reevaluate(r.Context()) })
 }
 
 // Settings handles GET /api/v1/loyalty/settings.
 func (h *Handler) Settings(w http.ResponseWriter, r *http.Request) error {
-	out, err := h.S.Settings(r.Context())
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, http.StatusOK, out)
+	return web.Answer(w, http.StatusOK, func() (Settings, error) { return h.S.Settings(r.Context()) })
 }
 
 // SetSettings handles PUT /api/v1/loyalty/settings.
 func (h *Handler) SetSettings(w http.ResponseWriter, r *http.Request) error {
-	var in Settings
-	if err := web.Decode(r, &in); err != nil {
-		return err
-	}
-	out, err := h.S.SetSettings(r.Context(), in)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, http.StatusOK, out)
+	return web.Decoded(w, r, http.StatusOK, func(in Settings) (Settings, error) { return h.S.SetSettings(r.Context(), in) })
 }
 
 // CheckLedger handles GET /api/v1/loyalty/ledger/check.
 func (h *Handler) CheckLedger(w http.ResponseWriter, r *http.Request) error {
-	out, err := h.S.CheckLedger(r.Context())
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, http.StatusOK, out)
+	return web.Answer(w, http.StatusOK, func() (LedgerReport, error) { return h.S.CheckLedger(r.Context()) })
 }
 
 // Sales handles GET /api/v1/member-sales.
 func (h *Handler) Sales(w http.ResponseWriter, r *http.Request) error {
-	out, err := h.S.Sales(r.Context())
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, http.StatusOK, web.List[MemberSale]{Items: out})
+	return web.Answer(w, http.StatusOK, func() (web.List[MemberSale], error) {
+		out, err := h.S.Sales(r.Context())
+		return web.List[MemberSale]{Items: out}, err
+	})
 }
 
 // CreateSale handles POST /api/v1/member-sales.
 func (h *Handler) CreateSale(w http.ResponseWriter, r *http.Request) error {
-	var in MemberSale
-	if err := web.Decode(r, &in); err != nil {
-		return err
-	}
-	out, err := h.S.CreateSale(r.Context(), in)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, http.StatusCreated, out)
+	return web.Decoded(w, r, http.StatusCreated, func(in MemberSale) (MemberSale, error) { return h.S.CreateSale(r.Context(), in) })
 }
 
 // DeleteSale handles DELETE /api/v1/member-sales/{id}.

@@ -47,12 +47,12 @@ func (h *Handler) RequestAfterSale(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return decodeAnd(w, r, http.StatusCreated, func(in AfterSaleRequest) (AfterSale, error) { return h.S.RequestAfterSale(r.Context(), id, in) })
+	return web.Decoded(w, r, http.StatusCreated, func(in AfterSaleRequest) (AfterSale, error) { return h.S.RequestAfterSale(r.Context(), id, in) })
 }
 
 // AfterSale handles GET /api/v1/after-sales/{id}.
 func (h *Handler) AfterSale(w http.ResponseWriter, r *http.Request) error {
-	return withID(w, r, func(id int64) (AfterSale, error) { return h.S.GetAfterSale(r.Context(), id) })
+	return web.ByID(w, r, http.StatusOK, func(id int64) (AfterSale, error) { return h.S.GetAfterSale(r.Context(), id) })
 }
 
 // AfterSales handles GET /api/v1/after-sales.
@@ -87,19 +87,19 @@ func (h *Handler) AfterSales(w http.ResponseWriter, r *http.Request) error {
 
 // ApproveAfterSale handles POST /api/v1/after-sales/{id}/approve.
 func (h *Handler) ApproveAfterSale(w http.ResponseWriter, r *http.Request) error {
-	return withID(w, r, func(id int64) (AfterSale, error) { return h.S.ApproveAfterSale(r.Context(), id) })
+	return web.ByID(w, r, http.StatusOK, func(id int64) (AfterSale, error) { return h.S.ApproveAfterSale(r.Context(), id) })
 }
 
 // RejectAfterSale handles POST /api/v1/after-sales/{id}/reject.
 func (h *Handler) RejectAfterSale(w http.ResponseWriter, r *http.Request) error {
-	return decodeWithID(w, r, func(id int64, in AfterSaleDecision) (AfterSale, error) {
+	return web.DecodedByID(w, r, http.StatusOK, func(id int64, in AfterSaleDecision) (AfterSale, error) {
 		return h.S.RejectAfterSale(r.Context(), id, in)
 	})
 }
 
 // ReceiveAfterSale handles POST /api/v1/after-sales/{id}/receive.
 func (h *Handler) ReceiveAfterSale(w http.ResponseWriter, r *http.Request) error {
-	return decodeWithID(w, r, func(id int64, in AfterSaleReceipt) (AfterSale, error) {
+	return web.DecodedByID(w, r, http.StatusOK, func(id int64, in AfterSaleReceipt) (AfterSale, error) {
 		return h.S.ReceiveAfterSale(r.Context(), id, in)
 	})
 }

@@ -31,46 +31,14 @@ type ProviderPath struct {
 	Provider string `path:"provider" enum:"wechat,alipay"`
 }
 
-func decodeAnd[T any, R any](w http.ResponseWriter, r *http.Request, status int, f func(T) (R, error)) error {
-	var in T
-	if err := web.Decode(r, &in); err != nil {
-		return err
-	}
-	out, err := f(in)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, status, out)
-}
-
-func withID[R any](w http.ResponseWriter, r *http.Request, f func(int64) (R, error)) error {
-	id, err := web.PathInt(r, "id")
-	if err != nil {
-		return err
-	}
-	out, err := f(id)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, http.StatusOK, out)
-}
-
-func decodeWithID[T any, R any](w http.ResponseWriter, r *http.Request, f func(int64, T) (R, error)) error {
-	id, err := web.PathInt(r, "id")
-	if err != nil {
-		return err
-	}
-	return decodeAnd(w, r, http.StatusOK, func(in T) (R, error) { return f(id, in) })
-}
-
 // Checkout handles POST /api/v1/orders.
 func (h *Handler) Checkout(w http.ResponseWriter, r *http.Request) error {
-	return decodeAnd(w, r, http.StatusCreated, func(in CheckoutRequest) (Order, error) { return h.S.Checkout(r.Context(), in) })
+	return web.Decoded(w, r, http.StatusCreated, func(in CheckoutRequest) (Order, error) { return h.S.Checkout(r.Context(), in) })
 }
 
 // Get handles GET /api/v1/orders/{id}.
 func (h *Handler) Get(w http.ResponseWriter, r *http.Request) error {
-	return withID(w, r, func(id int64) (Order, error) { return h.S.Get(r.Context(), id) })
+	return web.ByID(w, r, http.StatusOK, func(id int64) (Order, error) { return h.S.Get(r.Context(), id) })
 }
 
 // List handles GET /api/v1/orders.
@@ -93,37 +61,37 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) error {
 
 // Pay handles POST /api/v1/orders/{id}/payments.
 func (h *Handler) Pay(w http.ResponseWriter, r *http.Request) error {
-	return decodeWithID(w, r, func(id int64, in PayRequest) (Order, error) { return h.S.Pay(r.Context(), id, in) })
+	return web.DecodedByID(w, r, http.StatusOK, func(id int64, in PayRequest) (Order, error) { return h.S.Pay(r.Context(), id, in) })
 }
 
 // Refund handles POST /api/v1/orders/{id}/refunds.
 func (h *Handler) Refund(w http.ResponseWriter, r *http.Request) error {
-	return decodeWithID(w, r, func(id int64, in RefundRequest) (Order, error) { return h.S.Refund(r.Context(), id, in) })
+	return web.DecodedByID(w, r, http.StatusOK, func(id int64, in RefundRequest) (Order, error) { return h.S.Refund(r.Context(), id, in) })
 }
 
 // Cancel handles POST /api/v1/orders/{id}/cancel.
 func (h *Handler) Cancel(w http.ResponseWriter, r *http.Request) error {
-	return decodeWithID(w, r, func(id int64, in CancelRequest) (Order, error) { return h.S.Cancel(r.Context(), id, in) })
+	return web.DecodedByID(w, r, http.StatusOK, func(id int64, in CancelRequest) (Order, error) { return h.S.Cancel(r.Context(), id, in) })
 }
 
 // Pick handles POST /api/v1/orders/{id}/pick.
 func (h *Handler) Pick(w http.ResponseWriter, r *http.Request) error {
-	return withID(w, r, func(id int64) (Order, error) { return h.S.Pick(r.Context(), id) })
+	return web.ByID(w, r, http.StatusOK, func(id int64) (Order, error) { return h.S.Pick(r.Context(), id) })
 }
 
 // Ready handles POST /api/v1/orders/{id}/ready.
 func (h *Handler) Ready(w http.ResponseWriter, r *http.Request) error {
-	return withID(w, r, func(id int64) (Order, error) { return h.S.Ready(r.Context(), id) })
+	return web.ByID(w, r, http.StatusOK, func(id int64) (Order, error) { return h.S.Ready(r.Context(), id) })
 }
 
 // Complete handles POST /api/v1/orders/{id}/complete.
 func (h *Handler) Complete(w http.ResponseWriter, r *http.Request) error {
-	return withID(w, r, func(id int64) (Order, error) { return h.S.Complete(r.Context(), id) })
+	return web.ByID(w, r, http.StatusOK, func(id int64) (Order, error) { return h.S.Complete(r.Context(), id) })
 }
 
 // HandOver handles POST /api/v1/orders/{id}/pickup.
 func (h *Handler) HandOver(w http.ResponseWriter, r *http.Request) error {
-	return decodeWithID(w, r, func(id int64, in PickupRequest) (Order, error) { return h.S.HandOver(r.Context(), id, in) })
+	return web.DecodedByID(w, r, http.StatusOK, func(id int64, in PickupRequest) (Order, error) { return h.S.HandOver(r.Context(), id, in) })
 }
 
 // Ship handles POST /api/v1/orders/{id}/shipments.
@@ -132,17 +100,17 @@ func (h *Handler) Ship(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return decodeAnd(w, r, http.StatusCreated, func(in ShipRequest) (Shipment, error) { return h.S.Ship(r.Context(), id, in) })
+	return web.Decoded(w, r, http.StatusCreated, func(in ShipRequest) (Shipment, error) { return h.S.Ship(r.Context(), id, in) })
 }
 
 // Shipment handles GET /api/v1/shipments/{id}.
 func (h *Handler) Shipment(w http.ResponseWriter, r *http.Request) error {
-	return withID(w, r, func(id int64) (Shipment, error) { return h.S.GetShipment(r.Context(), id) })
+	return web.ByID(w, r, http.StatusOK, func(id int64) (Shipment, error) { return h.S.GetShipment(r.Context(), id) })
 }
 
 // Track handles POST /api/v1/shipments/{id}/events.
 func (h *Handler) Track(w http.ResponseWriter, r *http.Request) error {
-	return decodeWithID(w, r, func(id int64, in TrackingEvent) (Shipment, error) { return h.S.Track(r.Context(), id, in) })
+	return web.DecodedByID(w, r, http.StatusOK, func(id int64, in TrackingEvent) (Shipment, error) { return h.S.Track(r.Context(), id, in) })
 }
 
 // Late handles GET /api/v1/shipments/late.
@@ -156,12 +124,12 @@ func (h *Handler) Late(w http.ResponseWriter, r *http.Request) error {
 
 // Sell handles POST /api/v1/pos/sales.
 func (h *Handler) Sell(w http.ResponseWriter, r *http.Request) error {
-	return decodeAnd(w, r, http.StatusCreated, func(in SaleRequest) (Order, error) { return h.S.Sell(r.Context(), in, h.Channels) })
+	return web.Decoded(w, r, http.StatusCreated, func(in SaleRequest) (Order, error) { return h.S.Sell(r.Context(), in, h.Channels) })
 }
 
 // CreatePresale handles POST /api/v1/presales.
 func (h *Handler) CreatePresale(w http.ResponseWriter, r *http.Request) error {
-	return decodeAnd(w, r, http.StatusCreated, func(in NewPresale) (Presale, error) { return h.S.CreatePresale(r.Context(), in) })
+	return web.Decoded(w, r, http.StatusCreated, func(in NewPresale) (Presale, error) { return h.S.CreatePresale(r.Context(), in) })
 }
 
 // Presales handles GET /api/v1/presales.
@@ -175,7 +143,7 @@ func (h *Handler) Presales(w http.ResponseWriter, r *http.Request) error {
 
 // ClosePresale handles POST /api/v1/presales/{id}/close.
 func (h *Handler) ClosePresale(w http.ResponseWriter, r *http.Request) error {
-	return withID(w, r, func(id int64) (Presale, error) { return h.S.ClosePresale(r.Context(), id) })
+	return web.ByID(w, r, http.StatusOK, func(id int64) (Presale, error) { return h.S.ClosePresale(r.Context(), id) })
 }
 
 // Settings handles GET /api/v1/channels/{code}/order-settings.
@@ -189,7 +157,7 @@ func (h *Handler) Settings(w http.ResponseWriter, r *http.Request) error {
 
 // PutSettings handles PUT /api/v1/channels/{code}/order-settings.
 func (h *Handler) PutSettings(w http.ResponseWriter, r *http.Request) error {
-	return decodeAnd(w, r, http.StatusOK, func(in Settings) (Settings, error) { return h.S.PutSettings(r.Context(), r.PathValue("code"), in) })
+	return web.Decoded(w, r, http.StatusOK, func(in Settings) (Settings, error) { return h.S.PutSettings(r.Context(), r.PathValue("code"), in) })
 }
 
 // Notify handles POST /api/v1/payments/notify/{provider}: a provider's
