@@ -40,18 +40,6 @@ type ItemListParams = ItemFilter
 // RedemptionListParams are the query of the redemption list.
 type RedemptionListParams = RedemptionFilter
 
-func decode[T, R any](w http.ResponseWriter, r *http.Request, status int, f func(T) (R, error)) error {
-	var in T
-	if err := web.Decode(r, &in); err != nil {
-		return err
-	}
-	out, err := f(in)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, status, out)
-}
-
 func boolParam(r *http.Request, name string) (*bool, error) {
 	v := r.URL.Query().Get(name)
 	if v == "" {
@@ -71,7 +59,7 @@ func page(r *http.Request) (limit int, cursor string, err error) {
 
 // CreateTemplate handles POST /api/v1/coupon-templates.
 func (h *Handler) CreateTemplate(w http.ResponseWriter, r *http.Request) error {
-	return decode(w, r, http.StatusCreated, func(in NewTemplate) (Template, error) { return h.S.CreateTemplate(r.Context(), in) })
+	return web.Decoded(w, r, http.StatusCreated, func(in NewTemplate) (Template, error) { return h.S.CreateTemplate(r.Context(), in) })
 }
 
 // ListTemplates handles GET /api/v1/coupon-templates.
@@ -105,21 +93,21 @@ func (h *Handler) GetTemplate(w http.ResponseWriter, r *http.Request) error {
 
 // UpdateTemplate handles PATCH /api/v1/coupon-templates/{code}.
 func (h *Handler) UpdateTemplate(w http.ResponseWriter, r *http.Request) error {
-	return decode(w, r, http.StatusOK, func(in TemplatePatch) (Template, error) {
+	return web.Decoded(w, r, http.StatusOK, func(in TemplatePatch) (Template, error) {
 		return h.S.UpdateTemplate(r.Context(), r.PathValue("code"), in)
 	})
 }
 
 // Issue handles POST /api/v1/coupon-templates/{code}/issue.
 func (h *Handler) Issue(w http.ResponseWriter, r *http.Request) error {
-	return decode(w, r, http.StatusOK, func(in IssueRequest) (IssueResult, error) {
+	return web.Decoded(w, r, http.StatusOK, func(in IssueRequest) (IssueResult, error) {
 		return h.S.Issue(r.Context(), r.PathValue("code"), in)
 	})
 }
 
 // Claim handles POST /api/v1/coupon-templates/{code}/claim.
 func (h *Handler) Claim(w http.ResponseWriter, r *http.Request) error {
-	return decode(w, r, http.StatusCreated, func(in ClaimRequest) (Coupon, error) {
+	return web.Decoded(w, r, http.StatusCreated, func(in ClaimRequest) (Coupon, error) {
 		return h.S.Claim(r.Context(), r.PathValue("code"), in.MemberID)
 	})
 }
@@ -135,7 +123,7 @@ func (h *Handler) GetCoupon(w http.ResponseWriter, r *http.Request) error {
 
 // Revoke handles POST /api/v1/coupons/{code}/revoke.
 func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) error {
-	return decode(w, r, http.StatusOK, func(in RevokeRequest) (Coupon, error) {
+	return web.Decoded(w, r, http.StatusOK, func(in RevokeRequest) (Coupon, error) {
 		return h.S.Revoke(r.Context(), r.PathValue("code"), in)
 	})
 }
@@ -159,7 +147,7 @@ func (h *Handler) MemberCoupons(w http.ResponseWriter, r *http.Request) error {
 
 // CreateMallItem handles POST /api/v1/mall/items.
 func (h *Handler) CreateMallItem(w http.ResponseWriter, r *http.Request) error {
-	return decode(w, r, http.StatusCreated, func(in NewMallItem) (MallItem, error) { return h.S.CreateMallItem(r.Context(), in) })
+	return web.Decoded(w, r, http.StatusCreated, func(in NewMallItem) (MallItem, error) { return h.S.CreateMallItem(r.Context(), in) })
 }
 
 // ListMallItems handles GET /api/v1/mall/items.
@@ -190,14 +178,14 @@ func (h *Handler) GetMallItem(w http.ResponseWriter, r *http.Request) error {
 
 // UpdateMallItem handles PATCH /api/v1/mall/items/{code}.
 func (h *Handler) UpdateMallItem(w http.ResponseWriter, r *http.Request) error {
-	return decode(w, r, http.StatusOK, func(in MallItemPatch) (MallItem, error) {
+	return web.Decoded(w, r, http.StatusOK, func(in MallItemPatch) (MallItem, error) {
 		return h.S.UpdateMallItem(r.Context(), r.PathValue("code"), in)
 	})
 }
 
 // Redeem handles POST /api/v1/mall/items/{code}/redeem.
 func (h *Handler) Redeem(w http.ResponseWriter, r *http.Request) error {
-	return decode(w, r, http.StatusCreated, func(in RedeemRequest) (Redemption, error) {
+	return web.Decoded(w, r, http.StatusCreated, func(in RedeemRequest) (Redemption, error) {
 		return h.S.Redeem(r.Context(), r.PathValue("code"), in)
 	})
 }
@@ -241,5 +229,5 @@ func (h *Handler) UpdateRedemption(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return decode(w, r, http.StatusOK, func(in RedemptionUpdate) (Redemption, error) { return h.S.UpdateRedemption(r.Context(), id, in) })
+	return web.Decoded(w, r, http.StatusOK, func(in RedemptionUpdate) (Redemption, error) { return h.S.UpdateRedemption(r.Context(), id, in) })
 }
