@@ -12,7 +12,9 @@ package analytics
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -75,7 +77,7 @@ func (s OrdersSummary) ReturnRate() float64 {
 //   - Order is the order id in decimal; At is paid_at (created_at when the
 //     order has none), in Unix seconds;
 //   - Customer is "member:<member_id>" when the order has a member, else
-//     "mobile:<customer_mobile>", else unknown (-1);
+//     "guest:<masked mobile>~<digest>" (see guestID), else unknown (-1);
 //   - SKU is the SKU code, SKUCategory its style's category, SKUCost the
 //     catalog's current cost; Cost is the line's unit_cost at checkout;
 //   - Value is the line's amount (list price × qty − line discount) less its
@@ -372,9 +374,22 @@ func (l *ordersLoader) customer(member sql.NullInt64, mobile []byte) int32 {
 	}
 	c := int32(len(ds.CustomerIDs))
 	m := string(mobile)
-	ds.CustomerIDs = append(ds.CustomerIDs, "mobile:"+m)
+	ds.CustomerIDs = append(ds.CustomerIDs, guestID(m))
 	l.mobiles[m] = c
 	return c
+}
+
+// guestID names a guest in analyses without their number: the masked
+// number, as receipts print it, and a short digest of the whole number
+// that keeps two guests with the same masked number apart. Analysts see
+// segments of customers, not whom to call.
+func guestID(mobile string) string {
+	sum := sha256.Sum256([]byte(mobile))
+	masked := mobile
+	if len(mobile) == 11 {
+		masked = mobile[:3] + "****" + mobile[7:]
+	}
+	return "guest:" + masked + "~" + hex.EncodeToString(sum[:3])
 }
 
 // ordersReturnsQuery reads the completed return lines in completion order.

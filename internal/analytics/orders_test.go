@@ -172,7 +172,7 @@ func TestLoadOrders(t *testing.T) {
 		}
 		at := func(m time.Month, day, h int) time.Time { return time.Date(2026, m, day, h, 0, 0, 0, Shanghai) }
 		o := func(id int64) string { return fmt.Sprint(id) }
-		m7, g1 := "member:7", "mobile:13800000001"
+		m7, g1 := "member:7", guestID("13800000001")
 		want := []ordersRow{
 			{o(f.o1), m7, "A", 2, 5000, 10000, 0, 3000, at(1, 5, 10), "pos", "SH1", "east"},
 			{o(f.o1), m7, "B", 1, 8000, 8000, 1000, 5000, at(1, 5, 10), "pos", "SH1", "east"},
@@ -461,5 +461,15 @@ func TestOrdersMulDivRound(t *testing.T) {
 		if got := ordersMulDivRound(tc.a, tc.b, tc.c); got != tc.round {
 			t.Errorf("round(%d × %d ÷ %d) = %d; want %d", tc.a, tc.b, tc.c, got, tc.round)
 		}
+	}
+}
+
+func TestGuestIDMasksTheNumber(t *testing.T) {
+	a, b := guestID("13800000001"), guestID("13899990001")
+	if a[:len("guest:138****0001~")] != "guest:138****0001~" || a == b {
+		t.Fatalf("guestID: %q and %q; want masked numbers told apart by their digests", a, b)
+	}
+	if a != guestID("13800000001") {
+		t.Fatal("guestID is not stable")
 	}
 }

@@ -81,7 +81,28 @@ func (s *Service) scanOrder(ctx context.Context, sc db.Scanner) (Order, error) {
 		// The code is only useful until hand-over.
 		o.PickupCode = ""
 	}
+	if p := auth.From(ctx); p != nil && p.Role == auth.ReadOnly {
+		maskCustomer(&o)
+	}
 	return o, nil
+}
+
+// maskCustomer hides what a read-only key (an analyst, a report) does not
+// need of an order: the customer's number, name and street, and the
+// pickup code; the city stays for regional reporting.
+func maskCustomer(o *Order) {
+	if m := o.Customer.Mobile; len(m) == 11 {
+		o.Customer.Mobile = m[:3] + "****" + m[7:]
+	}
+	if n := []rune(o.Customer.Name); len(n) > 0 {
+		o.Customer.Name = string(n[0]) + strings.Repeat("*", len(n)-1)
+	}
+	if o.Address != nil {
+		a := *o.Address
+		a.Address, a.Lat, a.Lng = "***", nil, nil
+		o.Address = &a
+	}
+	o.PickupCode = ""
 }
 
 // Get returns an order with its lines, payments, refunds, shipments and

@@ -456,6 +456,15 @@ func orderInstant(t *testing.T, e *oScene) {
 		t.Fatalf("shipping a shipped order again: %d %s", r.status, r.raw)
 	}
 	oWantStatus(t, e.must(t, 200, "GET", oPath(id, ""), ""), "shipped")
+	// a read-only key (an analyst) sees the order without whom to call or where they live
+	ro := e.mustAs(t, e.keys["ro"], 200, "GET", oPath(id, ""), "")
+	c, a := ro.body["customer"].(map[string]any), ro.body["address"].(map[string]any)
+	if c["mobile"] != "139****9000" || c["name"] != "张*" || a["address"] != "***" || a["lat"] != nil || a["city"] != "上海市" {
+		t.Fatalf("order seen by a read-only key: customer %v, address %v", c, a)
+	}
+	if full := e.must(t, 200, "GET", oPath(id, ""), ""); full.body["customer"].(map[string]any)["mobile"] != "13900139000" {
+		t.Fatalf("order seen by ops: %s", full.raw)
+	}
 	e.wantLevel(t, "TEE-BLK-M", "SH-NJD", 4, 0)
 	for i, st := range []string{"in_transit", "out_for_delivery", "delivered"} {
 		at := created.Add(time.Duration(30*(i+1)) * time.Minute).Format(time.RFC3339)
