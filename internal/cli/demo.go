@@ -8,6 +8,7 @@ import (
 
 	"github.com/omni-retail/omni/internal/demo"
 	"github.com/omni-retail/omni/internal/inventory"
+	"github.com/omni-retail/omni/internal/network"
 	"github.com/omni-retail/omni/internal/platform/auth"
 	"github.com/omni-retail/omni/internal/server"
 )
@@ -91,6 +92,16 @@ func loadDemo(ctx context.Context, app *server.App, seed int64, stdout io.Writer
 	if ml.Wrote() {
 		s := ml.Summary()
 		fmt.Fprintf(stdout, "members written in %s (made in %s alongside the retailer): %s\n", s.Duration.Round(time.Millisecond), s.Planned.Round(time.Millisecond), s)
+		// The history reached its tiers by growth alone; the periodic
+		// re-evaluation (the only way down) runs now rather than at the
+		// first start, so that the demo serves the tiers its rules give.
+		rstart := time.Now()
+		r, err := m.Members.Reevaluate(ctx)
+		if err != nil {
+			return "", fmt.Errorf("demo: %w", err)
+		}
+		fmt.Fprintf(stdout, "tiers re-evaluated on the growth since %s in %s: %d members down a tier or more\n",
+			r.WindowFrom.In(network.Shanghai).Format("2006-01-02"), time.Since(rstart).Round(time.Millisecond), r.Downgraded)
 	}
 	_, secret, err := app.Auth.Create(ctx, auth.NewKey{Name: "demo admin", Role: auth.Admin})
 	return secret, err
