@@ -171,8 +171,9 @@ func TestTailPostgresOutOfOrderCommits(t *testing.T) {
 	readEventually := func(want int) []int64 {
 		t.Helper()
 		deadline := time.Now().Add(60 * time.Second)
+		var ids []int64
 		for {
-			ids := read()
+			ids = append(ids, read()...)
 			if len(ids) >= want || time.Now().After(deadline) {
 				return ids
 			}
