@@ -10,8 +10,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -23,7 +21,6 @@ import (
 	"github.com/omni-retail/omni/internal/inventory"
 	"github.com/omni-retail/omni/internal/network"
 	"github.com/omni-retail/omni/internal/platform/auth"
-	"github.com/omni-retail/omni/internal/platform/config"
 	"github.com/omni-retail/omni/internal/platform/db"
 	"github.com/omni-retail/omni/internal/server"
 )
@@ -88,22 +85,11 @@ func Checkout(ctx context.Context, o CheckoutOptions) (CheckoutResult, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	r := CheckoutResult{Clients: o.Clients, Modes: map[string]int64{}, GOMAXPROCS: runtime.GOMAXPROCS(0)}
-	if o.DB == "" {
-		dir, err := os.MkdirTemp("", "omni-bench-")
-		if err != nil {
-			return r, err
-		}
-		defer os.RemoveAll(dir)
-		o.DB = "sqlite:" + filepath.Join(dir, "bench.db")
-	}
-	cfg := config.Default()
-	cfg.DB, cfg.Synchronous, cfg.Workers = o.DB, o.Synchronous, false
-	cfg.LogLevel = "warn"
-	app, err := server.New(ctx, cfg, o.Log)
+	app, stop, err := startApp(ctx, o.DB, o.Synchronous, o.Log, nil)
 	if err != nil {
 		return r, err
 	}
-	defer app.Close()
+	defer stop()
 	r.DB = string(app.DB.Engine)
 	r.Durability, r.Durable = durability(ctx, app.DB, o.Synchronous)
 	if err := LoadDemo(ctx, app, o.Seed); err != nil {

@@ -73,23 +73,11 @@ func FlashSale(ctx context.Context, o FlashSaleOptions) (FlashSaleResult, error)
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	r := FlashSaleResult{Stock: o.Stock, Attempts: o.Attempts, Clients: o.Clients, GOMAXPROCS: runtime.GOMAXPROCS(0)}
-	if o.DB == "" {
-		dir, err := os.MkdirTemp("", "omni-bench-")
-		if err != nil {
-			return r, err
-		}
-		defer os.RemoveAll(dir)
-		o.DB = "sqlite:" + filepath.Join(dir, "bench.db")
-	}
-	cfg := config.Default()
-	cfg.DB, cfg.Synchronous, cfg.Workers = o.DB, o.Synchronous, false
-	cfg.ReservationTTL = time.Hour
-	cfg.LogLevel = "warn"
-	app, err := server.New(ctx, cfg, o.Log)
+	app, stop, err := startApp(ctx, o.DB, o.Synchronous, o.Log, func(c *config.Config) { c.ReservationTTL = time.Hour })
 	if err != nil {
 		return r, err
 	}
-	defer app.Close()
+	defer stop()
 	r.DB = string(app.DB.Engine)
 	r.Durability, r.Durable = durability(ctx, app.DB, o.Synchronous)
 
@@ -267,4 +255,35 @@ func PrintFlashSale(w io.Writer, r FlashSaleResult) {
 func JSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	return enc.Encode(v)
+}
+
+// startApp starts the server in process, without background workers, on
+// dbURL — a fresh SQLite file in a temporary directory when empty — with
+// tune's changes to the configuration. stop closes it and removes the
+// temporary store.
+func startApp(ctx context.Context, dbURL, sync string, log *slog.Logger, tune func(*config.Config)) (*server.App, func(), error) {
+	dir := ""
+	if dbURL == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "omni-bench-"); err != nil {
+			return nil, nil, err
+		}
+		dbURL = "sqlite:" + filepath.Join(dir, "bench.db")
+	}
+	cfg := config.Default()
+	cfg.DB, cfg.Synchronous, cfg.Workers, cfg.LogLevel = dbURL, sync, false, "warn"
+	if tune != nil {
+		tune(&cfg)
+	}
+	app, err := server.New(ctx, cfg, log)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return app, func() {
+		app.Close()
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+	}, nil
 }

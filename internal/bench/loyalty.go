@@ -7,8 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -16,9 +14,7 @@ import (
 	"time"
 
 	"github.com/omni-retail/omni/internal/members"
-	"github.com/omni-retail/omni/internal/platform/config"
 	"github.com/omni-retail/omni/internal/platform/errs"
-	"github.com/omni-retail/omni/internal/server"
 )
 
 // LoyaltyOptions configure the loyalty benchmark.
@@ -77,22 +73,11 @@ func Loyalty(ctx context.Context, o LoyaltyOptions) (LoyaltyResult, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	r := LoyaltyResult{Clients: o.Clients, Members: o.Members, Mode: loyaltyMode, ByKind: map[string]int64{}, Rejected: map[string]int64{}, GOMAXPROCS: runtime.GOMAXPROCS(0)}
-	if o.DB == "" {
-		dir, err := os.MkdirTemp("", "omni-bench-")
-		if err != nil {
-			return r, err
-		}
-		defer os.RemoveAll(dir)
-		o.DB = "sqlite:" + filepath.Join(dir, "bench.db")
-	}
-	cfg := config.Default()
-	cfg.DB, cfg.Synchronous, cfg.Workers = o.DB, o.Synchronous, false
-	cfg.LogLevel = "warn"
-	app, err := server.New(ctx, cfg, o.Log)
+	app, stop, err := startApp(ctx, o.DB, o.Synchronous, o.Log, nil)
 	if err != nil {
 		return r, err
 	}
-	defer app.Close()
+	defer stop()
 	r.DB = string(app.DB.Engine)
 	r.Durability, r.Durable = durability(ctx, app.DB, o.Synchronous)
 	svc := app.Modules.Members

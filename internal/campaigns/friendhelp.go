@@ -120,18 +120,7 @@ func (s *Service) ListHelpCampaigns(ctx context.Context, f ListParams) ([]HelpCa
 // CloseHelpCampaign stops a campaign: no new requests; open requests may
 // still complete within their window.
 func (s *Service) CloseHelpCampaign(ctx context.Context, code string) (HelpCampaign, error) {
-	err := s.db.Write(ctx, func(tx *db.Tx) error {
-		var id int64
-		err := tx.QueryRow(`UPDATE help_campaigns SET status = 'closed', updated_at = ? WHERE code = ? RETURNING id`, ms(s.now()), code).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrCampaignNotFound.Withf("no friend-help campaign %q", code)
-		}
-		if err != nil {
-			return fmt.Errorf("campaigns: close help campaign: %w", err)
-		}
-		return s.ob.Append(tx, "help_campaign.closed", code, map[string]any{"campaign": id, "code": code})
-	})
-	if err != nil {
+	if err := s.close(ctx, "help_campaigns", "help_campaign.closed", "campaign", code, ErrCampaignNotFound.Withf("no friend-help campaign %q", code)); err != nil {
 		return HelpCampaign{}, err
 	}
 	return s.GetHelpCampaign(ctx, code)

@@ -182,21 +182,26 @@ func (s *Service) ListDeals(ctx context.Context, f ListParams) ([]Deal, string, 
 // CloseDeal stops a deal: no new groups are opened; groups already
 // forming may still fill until their window ends.
 func (s *Service) CloseDeal(ctx context.Context, code string) (Deal, error) {
-	err := s.db.Write(ctx, func(tx *db.Tx) error {
-		var id int64
-		err := tx.QueryRow(`UPDATE group_deals SET status = 'closed', updated_at = ? WHERE code = ? RETURNING id`, ms(s.now()), code).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrDealNotFound.Withf("no group-buy deal %q", code)
-		}
-		if err != nil {
-			return fmt.Errorf("campaigns: close deal: %w", err)
-		}
-		return s.ob.Append(tx, "group_deal.closed", code, map[string]any{"deal": id, "code": code})
-	})
-	if err != nil {
+	if err := s.close(ctx, "group_deals", "group_deal.closed", "deal", code, ErrDealNotFound.Withf("no group-buy deal %q", code)); err != nil {
 		return Deal{}, err
 	}
 	return s.GetDeal(ctx, code)
+}
+
+// close marks the row of table with code closed and announces it with
+// topic (payload key names its id); notFound is the error for no such row.
+func (s *Service) close(ctx context.Context, table, topic, key, code string, notFound error) error {
+	return s.db.Write(ctx, func(tx *db.Tx) error {
+		var id int64
+		err := tx.QueryRow(`UPDATE `+table+` SET status = 'closed', updated_at = ? WHERE code = ? RETURNING id`, ms(s.now()), code).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound
+		}
+		if err != nil {
+			return fmt.Errorf("campaigns: close %s %s: %w", key, code, err)
+		}
+		return s.ob.Append(tx, topic, code, map[string]any{key: id, "code": code})
+	})
 }
 
 // ── opening and joining ─────────────────────────────────────────────────
