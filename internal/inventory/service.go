@@ -132,38 +132,24 @@ func (s *Service) update(tx *db.Tx, c change, at int64) (l levelRow, ok bool, er
 	return l, true, nil
 }
 
+// movementRow is the Append target of the stock ledger.
+const movementRow = `stock_movements (sku_id, location_id, kind, on_hand_delta, reserved_delta, in_transit_delta,
+	reason, ref_type, ref_id, actor, created_at)`
+
 // record appends the movement of an applied change and keeps the level's
 // low-stock alert in step.
 func (s *Service) record(tx *db.Tx, c change, l levelRow, at int64) error {
-	if err := tx.Defer(`INSERT INTO stock_movements (sku_id, location_id, kind, on_hand_delta, reserved_delta, in_transit_delta,
-			reason, ref_type, ref_id, actor, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.sku.ID, c.loc, string(c.kind), c.dOnHand, c.dHeld, c.dTransit, c.reason, c.refType, c.refID, c.actor, at); err != nil {
-		return fmt.Errorf("inventory: append movement: %w", err)
-	}
-	if l.lowLimit > 0 {
-		return s.checkAlert(tx, l, at)
-	}
-	return nil
+	return s.recordAll(tx, []change{c}, []levelRow{l}, at)
 }
 
-// recordAll appends the movements of applied changes with one statement
-// (same effect as record for each).
+// recordAll appends the movements of applied changes (db.Tx.Append) and
+// keeps their levels' low-stock alerts in step.
 func (s *Service) recordAll(tx *db.Tx, cs []change, ls []levelRow, at int64) error {
-	if len(cs) == 1 {
-		return s.record(tx, cs[0], ls[0], at)
+	vals := make([]any, 0, 11*len(cs))
+	for _, c := range cs {
+		vals = append(vals, c.sku.ID, c.loc, string(c.kind), c.dOnHand, c.dHeld, c.dTransit, c.reason, c.refType, c.refID, c.actor, at)
 	}
-	q := make([]byte, 0, 200+len(cs)*28)
-	q = append(q, `INSERT INTO stock_movements (sku_id, location_id, kind, on_hand_delta, reserved_delta, in_transit_delta,
-			reason, ref_type, ref_id, actor, created_at) VALUES `...)
-	args := make([]any, 0, 11*len(cs))
-	for i, c := range cs {
-		if i > 0 {
-			q = append(q, ", "...)
-		}
-		q = append(q, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"...)
-		args = append(args, c.sku.ID, c.loc, string(c.kind), c.dOnHand, c.dHeld, c.dTransit, c.reason, c.refType, c.refID, c.actor, at)
-	}
-	if err := tx.Defer(string(q), args...); err != nil {
+	if err := tx.Append(movementRow, vals...); err != nil {
 		return fmt.Errorf("inventory: append movements: %w", err)
 	}
 	for _, l := range ls {

@@ -89,28 +89,22 @@ func (s *Service) changed(tx *db.Tx, id int64, from, to Status, note, actor stri
 }
 
 // changedPath records and announces the changes along path (from, to, …)
-// made in tx: one history row and one event per step, each written with
-// one statement. note goes with the last step.
+// made in tx: one history row and one event per step, appended (db.Tx.Append).
+// note goes with the last step.
 func (s *Service) changedPath(tx *db.Tx, id int64, note, actor string, at int64, path ...Status) error {
 	steps := len(path) - 1
-	q := make([]byte, 0, 128+steps*24)
-	q = append(q, "INSERT INTO order_history (order_id, from_status, to_status, note, actor, created_at) VALUES "...)
-	args := make([]any, 0, 6*steps)
+	vals := make([]any, 0, 6*steps)
 	evs := make([]outbox.Event, steps)
 	for i := range steps {
 		n := ""
 		if i == steps-1 {
 			n = note
 		}
-		if i > 0 {
-			q = append(q, ", "...)
-		}
-		q = append(q, "(?, ?, ?, ?, ?, ?)"...)
-		args = append(args, id, string(path[i]), string(path[i+1]), n, actor, at)
+		vals = append(vals, id, string(path[i]), string(path[i+1]), n, actor, at)
 		evs[i] = outbox.Event{Topic: "order." + string(path[i+1]), Subject: number(id),
 			Payload: statusEvent{Order: id, Number: number(id), From: path[i], To: path[i+1], Note: n}}
 	}
-	if err := tx.Defer(string(q), args...); err != nil {
+	if err := tx.Append("order_history (order_id, from_status, to_status, note, actor, created_at)", vals...); err != nil {
 		return fmt.Errorf("orders: history: %w", err)
 	}
 	return s.ob.AppendAll(tx, evs)

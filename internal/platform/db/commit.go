@@ -124,18 +124,26 @@ func (l *lane) exec(batch []*job) {
 	}
 	broken := false
 	stmts := map[string]*sql.Stmt{}
+	var rows rowBuf
 	var again []*job // lost a deadlock or serialization conflict: run alone after the batch
 	for _, j := range batch {
 		if err := j.ctx.Err(); err != nil {
 			j.err = err
 			continue
 		}
-		j.hooks, j.err, broken = l.d.call(ctx, tx, stmts, j, true)
+		j.hooks, j.err, broken = l.d.call(ctx, tx, stmts, j, true, &rows)
 		if broken {
 			break
 		}
 		if transient(j.err) {
 			again = append(again, j)
+		}
+	}
+	if !broken {
+		t := &Tx{d: l.d, tx: tx, ctx: ctx, jctx: ctx, stmts: stmts}
+		if err := t.writeRows(&rows); err != nil {
+			l.d.log.Warn("db: writing a batch's appended rows failed; retrying its writes one by one", "jobs", len(batch), "err", err)
+			broken = true
 		}
 	}
 	if broken {
@@ -227,7 +235,15 @@ func (d *DB) runOnce(pool *sql.DB, j *job, withIdem bool) bool {
 			return d.runOnce(pool, j, false)
 		}
 	}
-	j.hooks, j.err, _ = d.call(ctx, tx, map[string]*sql.Stmt{}, j, false)
+	var rows rowBuf
+	stmts := map[string]*sql.Stmt{}
+	j.hooks, j.err, _ = d.call(ctx, tx, stmts, j, false, &rows)
+	if j.err == nil {
+		t := &Tx{d: d, tx: tx, ctx: ctx, jctx: j.ctx, stmts: stmts}
+		if err := t.writeRows(&rows); err != nil {
+			j.err = deferredError(err)
+		}
+	}
 	if j.err != nil {
 		_ = tx.Rollback()
 		if len(idem) > 0 { // keep the responses: run them alone
@@ -264,8 +280,15 @@ func (d *DB) retryIdem(q []idemResponse) bool {
 // call runs a job's closure, under a savepoint of its own when it shares the
 // transaction. broken reports that the transaction itself can no longer be
 // used (its savepoint could not be set, released or rolled back).
-func (d *DB) call(ctx context.Context, tx *sql.Tx, stmts map[string]*sql.Stmt, j *job, savepoint bool) (hooks []func(), err error, broken bool) {
+//
+// The rows the closure appends (Tx.Append) join rows when it succeeds.
+func (d *DB) call(ctx context.Context, tx *sql.Tx, stmts map[string]*sql.Stmt, j *job, savepoint bool, rows *rowBuf) (hooks []func(), err error, broken bool) {
 	t := &Tx{d: d, tx: tx, ctx: ctx, jctx: j.ctx, stmts: stmts}
+	defer func() {
+		if err == nil && !broken {
+			rows.merge(&t.rows)
+		}
+	}()
 	pg := d.Engine == Postgres
 	if savepoint && !pg {
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT omni_job"); err != nil {

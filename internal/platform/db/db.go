@@ -7,7 +7,8 @@
 // at the same moment into one transaction, each under its own savepoint, and
 // commits them with one durable flush. A closure that fails is rolled back to
 // its savepoint without touching its neighbours; if the shared commit fails,
-// every closure of the batch is run again alone. Closures must therefore be
+// every closure of the batch is run again alone. Rows of append-only tables
+// (Tx.Append) are gathered over the batch and written just before its commit. Closures must therefore be
 // re-runnable: they must not keep state from an earlier attempt.
 //
 // SQL is written once with '?' placeholders; on PostgreSQL they are rebound
@@ -70,19 +71,21 @@ type DB struct {
 	read   *sql.DB // SQLite: read-only pool; PostgreSQL: the same pool as write
 	log    *slog.Logger
 
-	lanes     []*lane
-	rr        uint64
-	rrMu      sync.Mutex
-	stmts     sync.Map // query text → *sql.Stmt prepared on write or read
-	toPrepare sync.Map // write queries waiting to be prepared
-	rebinds   sync.Map // '?' query → '$n' query
-	closeMu   sync.Once
-	gate      sync.RWMutex // held for reading while queueing, for writing while closing
-	closed    bool
-	idemMu    sync.Mutex
-	idemQ     []idemResponse // responses of idempotent requests, stored by the next transaction
-	wg        sync.WaitGroup
-	stats     Stats
+	lanes      []*lane
+	rr         uint64
+	rrMu       sync.Mutex
+	stmts      sync.Map // query text → *sql.Stmt prepared on write or read
+	toPrepare  sync.Map // write queries waiting to be prepared
+	rebinds    sync.Map // '?' query → '$n' query
+	appendCols sync.Map // Append target → its column count
+	appendSQL  sync.Map // Append target and row count → INSERT text
+	closeMu    sync.Once
+	gate       sync.RWMutex // held for reading while queueing, for writing while closing
+	closed     bool
+	idemMu     sync.Mutex
+	idemQ      []idemResponse // responses of idempotent requests, stored by the next transaction
+	wg         sync.WaitGroup
+	stats      Stats
 }
 
 // Stats counts committer activity, for metrics and benchmarks.
@@ -423,6 +426,7 @@ type Tx struct {
 	jctx  context.Context // the caller's context, for values
 	hooks []func()
 	stmts map[string]*sql.Stmt // SQLite: statements bound to this transaction
+	rows  rowBuf               // appended rows, written at the commit
 
 	// PostgreSQL only: statements queued by Defer, sent as one round trip.
 	pending     strings.Builder
@@ -457,11 +461,12 @@ func (t *Tx) prep(q string) (*sql.Stmt, string, error) {
 	return nil, t.d.Rebind(q), nil
 }
 
-// Defer runs a statement whose result the caller does not need (ledger
-// rows, events). On SQLite it runs at once. On PostgreSQL it is queued and
-// sent together with the other queued statements in one round trip, before
-// the closure's next Exec or when the closure returns; its failure then
-// fails the closure, which is rolled back as a whole.
+// Defer runs a statement whose result the caller does not need (rows of
+// an append-only table go through Append instead). On SQLite it runs at
+// once. On PostgreSQL it is queued and sent together with the other queued
+// statements in one round trip, before the closure's next Exec or when the
+// closure returns; its failure then fails the closure, which is rolled back
+// as a whole.
 //
 // Queries (Query, QueryRow) do not wait for deferred statements: a closure
 // must not defer a write that a later query of its own reads or references

@@ -217,11 +217,11 @@ func TestDeadlockRunAgain(t *testing.T) {
 }
 
 // TestIdempotentResponsesStoredDeflated: a stored response comes back as
-// it was given, small or large, and large ones take less room.
+// it was given, small or large, and large ones (over 8 KiB) take less room.
 func TestIdempotentResponsesStoredDeflated(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		large := []byte(`{"items":[` + strings.Repeat(`{"sku":"TS25SS001-PK-M","qty":1,"location":"SH-NJD"},`, 60) + `{}]}`)
+		large := []byte(`{"items":[` + strings.Repeat(`{"sku":"TS25SS001-PK-M","qty":1,"location":"SH-NJD"},`, 200) + `{}]}`)
 		for i, body := range [][]byte{[]byte(`{"ok":true}`), large} {
 			key := fmt.Sprintf("deflate-%d", i)
 			claim := &db.IdemClaim{Scope: "test", Key: key, Hash: "hash", At: time.Now()}
@@ -252,6 +252,115 @@ func TestIdempotentResponsesStoredDeflated(t *testing.T) {
 		}
 		if stored >= len(large)/3 {
 			t.Fatalf("a %d-byte response is stored in %d bytes; want it deflated", len(large), stored)
+		}
+	})
+}
+
+// Appended rows commit with their closure: a closure that fails after
+// appending leaves none; one whose rows the table refuses (found only when
+// the batch writes them) fails alone while its neighbours commit; large
+// appends cross the per-statement chunk in order.
+func TestAppendedRowsCommitWithTheirClosure(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		const n = 150
+		const into = "events (topic, subject, payload, created_at)"
+		rowsOf := func(i int) int { return 1 + i%7*23 } // 1 to 139 rows
+		for _, poison := range []bool{false, true} {
+			topic := fmt.Sprintf("appended-%t", poison)
+			// The first closure holds the committer until the others have
+			// queued, so that they share batches.
+			hold := make(chan struct{})
+			go func() { _ = d.Write(ctx, func(*db.Tx) error { <-hold; return nil }) }()
+			var wg sync.WaitGroup
+			results := make([]error, n)
+			for i := range n {
+				wg.Go(func() {
+					results[i] = d.Write(ctx, func(tx *db.Tx) error {
+						var vals []any
+						for r := range rowsOf(i) {
+							vals = append(vals, topic, fmt.Sprint(i), fmt.Sprintf(`{"row":%d}`, r), 0)
+						}
+						if err := tx.Append(into, vals...); err != nil {
+							return err
+						}
+						switch {
+						case i%5 == 0:
+							return errs.New(errs.Conflict, "refused", "after appending")
+						case poison && i == n/2: // NULL payload: refused by the table at the commit
+							return tx.Append(into, topic, fmt.Sprint(i), nil, 0)
+						}
+						return nil
+					})
+				})
+			}
+			time.Sleep(100 * time.Millisecond)
+			b0, j0 := d.Stats().Snapshot()
+			close(hold)
+			wg.Wait()
+			if b, j := d.Stats().Snapshot(); !poison && j-j0 < 2*(b-b0) {
+				t.Fatalf("%d closures in %d batches: they did not share batches, the test proves little", j-j0, b-b0)
+			}
+			want := map[string]int{}
+			for i, err := range results {
+				switch {
+				case i%5 == 0 || poison && i == n/2:
+					if err == nil {
+						t.Fatalf("closure %d succeeded; want its failure", i)
+					}
+				case err != nil:
+					t.Fatalf("closure %d: %v", i, err)
+				default:
+					want[fmt.Sprint(i)] = rowsOf(i)
+				}
+			}
+			rows, err := d.Query(ctx, `SELECT subject, payload FROM events WHERE topic = ? ORDER BY id`, topic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int{}
+			for rows.Next() {
+				var subject, payload string
+				if err := rows.Scan(&subject, &payload); err != nil {
+					t.Fatal(err)
+				}
+				if exp := fmt.Sprintf(`{"row":%d}`, got[subject]); payload != exp {
+					t.Fatalf("closure %s: row %d is %s; want %s (rows out of order)", subject, got[subject], payload, exp)
+				}
+				got[subject]++
+			}
+			rows.Close()
+			for i := range n {
+				if k := fmt.Sprint(i); got[k] != want[k] {
+					t.Fatalf("poison %t: closure %d has %d appended rows; want %d", poison, i, got[k], want[k])
+				}
+			}
+		}
+		err := d.Write(ctx, func(tx *db.Tx) error { return tx.Append("events (topic, subject)", "a", "b", "c") })
+		if err == nil || !strings.Contains(err.Error(), "2-column rows") {
+			t.Fatalf("three values for two columns: err = %v; want it refused", err)
+		}
+	})
+}
+
+// An engine's own migration runs on that engine only; the other records it.
+func TestEngineOnlyMigration(t *testing.T) {
+	ms, err := db.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ms[9]
+	if m.Version != 10 || m.Name != "stock_levels_clustered" || m.Only != db.SQLite {
+		t.Fatalf("migration 10 = %d %q only %q; want stock_levels_clustered for sqlite", m.Version, m.Name, m.Only)
+	}
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		var n int
+		q := `SELECT COUNT(*) FROM sqlite_master WHERE name = 'stock_levels' AND sql LIKE '%WITHOUT ROWID'`
+		if d.Engine == db.Postgres {
+			q = `SELECT COUNT(*) FROM schema_migrations WHERE version = 10`
+		}
+		if err := d.QueryRow(context.Background(), q).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("%s: %d, %v; want the clustered table on SQLite and the version recorded on PostgreSQL", d.Engine, n, err)
 		}
 	})
 }

@@ -18,6 +18,10 @@ import (
 //	{{ID}}   an auto-assigned BIGINT primary key
 //	{{BLOB}} a byte string column
 //
+// A change that concerns one engine only (a storage layout, say) is named
+// NNNN_name.sqlite.sql or NNNN_name.postgres.sql; the other engine records
+// its version without running anything.
+//
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
@@ -26,6 +30,7 @@ type Migration struct {
 	Version int
 	Name    string
 	SQL     string
+	Only    Engine // the one engine it applies to; empty: both
 }
 
 // Migrations returns the embedded migrations in version order.
@@ -42,11 +47,17 @@ func Migrations() ([]Migration, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("db: migration file %s is not named NNNN_name.sql", name)
 		}
+		var only Engine
+		for _, e := range []Engine{SQLite, Postgres} {
+			if n, ok := strings.CutSuffix(rest, "."+string(e)); ok {
+				rest, only = n, e
+			}
+		}
 		b, err := migrationFS.ReadFile(path.Join("migrations", name))
 		if err != nil {
 			return nil, err
 		}
-		ms = append(ms, Migration{Version: v, Name: rest, SQL: string(b)})
+		ms = append(ms, Migration{Version: v, Name: rest, SQL: string(b), Only: only})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
 	for i, m := range ms {
@@ -121,8 +132,12 @@ func (d *DB) Migrate(ctx context.Context) ([]int, error) {
 	}
 	var applied []int
 	for _, m := range ms[cur:] {
+		sql := m.SQL
+		if m.Only != "" && m.Only != d.Engine {
+			sql = ""
+		}
 		err := d.InTx(ctx, func(t *Tx) error {
-			for _, stmt := range splitSQL(d.dialect(m.SQL)) {
+			for _, stmt := range splitSQL(d.dialect(sql)) {
 				if _, err := t.tx.ExecContext(t.ctx, stmt); err != nil {
 					return fmt.Errorf("%w\n  in: %s", err, firstLine(stmt))
 				}

@@ -31,20 +31,14 @@ func New(now func() time.Time) *Outbox {
 
 // Append records an event of topic (e.g. "inventory.level_changed") about
 // subject (e.g. "SKU-1@SH01") in tx. The payload is stored as JSON. The row
-// is written as a deferred statement (db.Tx.Defer): it commits with the
-// transaction, but a query later in the same closure does not see it.
+// is appended (db.Tx.Append): it commits with the transaction, but no query
+// of the transaction sees it.
 func (o *Outbox) Append(tx *db.Tx, topic, subject string, payload any) error {
-	b, err := json.Marshal(payload)
-	if err != nil {
-		return fmt.Errorf("outbox: encode %s: %w", topic, err)
-	}
-	if err := tx.Defer(`INSERT INTO events (topic, subject, payload, created_at) VALUES (?, ?, ?, ?)`,
-		topic, subject, string(b), o.now().UnixMilli()); err != nil {
-		return fmt.Errorf("outbox: append %s: %w", topic, err)
-	}
-	tx.AfterCommit(o.signal)
-	return nil
+	return o.AppendAll(tx, []Event{{Topic: topic, Subject: subject, Payload: payload}})
 }
+
+// eventRow is the Append target of events.
+const eventRow = "events (topic, subject, payload, created_at)"
 
 // Wait returns a channel that is closed when an event is next committed by
 // this process. Readers also poll, for events written by other instances.
@@ -67,28 +61,21 @@ type Event struct {
 	Payload        any
 }
 
-// AppendAll records several events in tx with one statement (in order),
-// like Append for each.
+// AppendAll records several events in tx (in order), like Append for each.
 func (o *Outbox) AppendAll(tx *db.Tx, evs []Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
 	at := o.now().UnixMilli()
-	q := make([]byte, 0, 80+len(evs)*16)
-	q = append(q, "INSERT INTO events (topic, subject, payload, created_at) VALUES "...)
-	args := make([]any, 0, 4*len(evs))
-	for i, e := range evs {
+	vals := make([]any, 0, 4*len(evs))
+	for _, e := range evs {
 		b, err := json.Marshal(e.Payload)
 		if err != nil {
 			return fmt.Errorf("outbox: encode %s: %w", e.Topic, err)
 		}
-		if i > 0 {
-			q = append(q, ", "...)
-		}
-		q = append(q, "(?, ?, ?, ?)"...)
-		args = append(args, e.Topic, e.Subject, string(b), at)
+		vals = append(vals, e.Topic, e.Subject, string(b), at)
 	}
-	if err := tx.Defer(string(q), args...); err != nil {
+	if err := tx.Append(eventRow, vals...); err != nil {
 		return fmt.Errorf("outbox: append %d events: %w", len(evs), err)
 	}
 	tx.AfterCommit(o.signal)
