@@ -958,10 +958,12 @@ func orderLastUnitRace(t *testing.T, e *oScene) {
 	wg.Wait()
 	close(statuses)
 	won := 0
+	var winner float64
 	for r := range statuses {
 		switch r.status {
 		case 201:
 			won++
+			winner = r.body["id"].(float64)
 		case 409:
 		default:
 			t.Errorf("unexpected answer %d %s", r.status, r.raw)
@@ -971,8 +973,24 @@ func orderLastUnitRace(t *testing.T, e *oScene) {
 		t.Fatalf("%d checkouts got the last unit; want exactly 1", won)
 	}
 	e.wantLevel(t, "RACE-1", "SH-NJD", 1, 1)
+
+	// A retry of the checkout that took the unit finds no stock left for
+	// itself, yet answers with the first checkout's order, not a refusal.
+	e.must(t, 200, "POST", oPath(int64(winner), "cancel"), `{"reason":"retry test"}`)
+	body := oPickup("flash", "SH-NJD", e.line("RACE-1", 1))
+	first := e.must(t, 201, "POST", "/api/v1/orders", body, "Idempotency-Key", "last-unit")
+	retry := e.do(t, "POST", "/api/v1/orders", e.ops, body, "Idempotency-Key", "last-unit")
+	for retry.status == 409 && retry.body["code"] == "idempotency_key_in_progress" {
+		time.Sleep(20 * time.Millisecond)
+		retry = e.do(t, "POST", "/api/v1/orders", e.ops, body, "Idempotency-Key", "last-unit")
+	}
+	if retry.status != 201 || retry.raw != first.raw || retry.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry after the stock ran out: %d %s; want the first answer %s", retry.status, retry.raw, first.raw)
+	}
+	problem(t, e.do(t, "POST", "/api/v1/orders", e.ops, body), 409, "store_cannot_cover")
+	e.wantLevel(t, "RACE-1", "SH-NJD", 1, 1)
 	var orders int
-	if err := e.d.QueryRow(context.Background(), `SELECT COUNT(*) FROM order_lines l JOIN skus s ON s.id = l.sku_id WHERE s.code = ?`,
+	if err := e.d.QueryRow(context.Background(), `SELECT COUNT(*) FROM order_lines l JOIN skus s ON s.id = l.sku_id WHERE s.code = ? AND l.held > 0`,
 		e.sku("RACE-1")).Scan(&orders); err != nil || orders != 1 {
 		t.Fatalf("%d orders stored, %v", orders, err)
 	}

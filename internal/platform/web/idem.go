@@ -27,13 +27,18 @@ var (
 // key:
 //   - the first request runs; its key is stored in the same transaction as
 //     its effects, then its response is stored;
-//   - a later request with the same key and the same method, path and body
-//     gets the stored response again (header Idempotent-Replayed: true);
+//   - a later request with the same key runs up to its first write, which
+//     finds the key taken and applies nothing; then, with the same method,
+//     path and body, it gets the stored response again (header
+//     Idempotent-Replayed: true);
 //   - the same key with a different request is a 409 idempotency_key_reused;
 //   - while the first is still running, a 409 idempotency_key_in_progress.
 //
-// A request that fails without committing anything stores nothing, so its
-// retry is evaluated afresh. Keys are kept for 24 hours.
+// The store is asked about the key only when the request did not commit a
+// write with it, not before every request; so handlers must not act outside
+// the store before their first write. A request that fails without
+// committing anything stores nothing, so its retry is evaluated afresh.
+// Keys are kept for 24 hours.
 func Idempotent(d *db.DB, now func() time.Time, next HandlerFunc) HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		key := r.Header.Get("Idempotency-Key")
@@ -65,33 +70,94 @@ func Idempotent(d *db.DB, now func() time.Time, next HandlerFunc) HandlerFunc {
 		h.Write(body)
 		hash := hex.EncodeToString(h.Sum(nil))
 
-		if done, err := replay(w, r, d, scope, key, hash); done || err != nil {
-			return err
-		}
 		claim := &db.IdemClaim{Scope: scope, Key: key, Hash: hash, At: now()}
-		rec := &recorder{ResponseWriter: w, status: 200, keep: true}
-		err = next(rec, r.WithContext(db.WithIdemClaim(r.Context(), claim)))
-		if errors.Is(err, db.ErrIdemKeyTaken) && !rec.wrote {
-			if done, err := replay(w, r, d, scope, key, hash); done || err != nil {
-				return err
-			}
-			w.Header().Set("Retry-After", "1")
-			return ErrIdemInProgress
-		}
+		iw := &idemWriter{ResponseWriter: w, claim: claim, header: http.Header{}, status: http.StatusOK}
+		err = next(iw, r.WithContext(db.WithIdemClaim(r.Context(), claim)))
 		if !claim.Committed() {
+			// Nothing committed with this key: it is free, or an earlier
+			// request has it (this one's write then failed on the claim, or
+			// it failed or answered before writing). The store decides.
+			if done, rerr := replay(w, r, d, scope, key, hash); done || rerr != nil {
+				return rerr
+			}
+			if errors.Is(err, db.ErrIdemKeyTaken) {
+				w.Header().Set("Retry-After", "1")
+				return ErrIdemInProgress
+			}
+			iw.release()
 			return err
 		}
-		if err != nil && !rec.wrote {
+		if err != nil && !iw.wrote {
 			// A later step failed after an earlier write committed: the
 			// failure is the answer to keep.
-			WriteProblem(rec, r, err)
+			WriteProblem(iw, r, err)
 			err = nil
 		}
-		if rec.status < 500 {
-			d.QueueIdemResponse(claim, rec.status, rec.Header().Get("Content-Type"), rec.body)
+		if iw.status < 500 {
+			d.QueueIdemResponse(claim, iw.status, iw.header.Get("Content-Type"), iw.body)
 		}
+		iw.release()
 		return err
 	}
+}
+
+// idemWriter captures the answer to a request with an Idempotency-Key. Once
+// the request's claim has committed, what the handler writes goes straight
+// out; before that (a handler that answers or fails without writing to the
+// store) it is held, because the key may turn out to be an earlier
+// request's, whose stored answer is then sent instead.
+type idemWriter struct {
+	http.ResponseWriter
+	claim  *db.IdemClaim
+	header http.Header // the handler's headers, copied out when the answer goes
+	status int
+	wrote  bool
+	held   bool
+	body   []byte
+}
+
+func (w *idemWriter) Header() http.Header { return w.header }
+
+func (w *idemWriter) WriteHeader(code int) {
+	if w.wrote {
+		return
+	}
+	w.status, w.wrote = code, true
+	if !w.claim.Committed() {
+		w.held = true
+		return
+	}
+	w.send()
+}
+
+func (w *idemWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	w.body = append(w.body, b...)
+	if w.held {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// send writes the status line and headers.
+func (w *idemWriter) send() {
+	h := w.ResponseWriter.Header()
+	for k, v := range w.header {
+		h[k] = v
+	}
+	w.ResponseWriter.WriteHeader(w.status)
+}
+
+// release sends a held answer.
+func (w *idemWriter) release() {
+	if !w.held {
+		return
+	}
+	w.held = false
+	w.send()
+	_, _ = w.ResponseWriter.Write(w.body)
 }
 
 // replay answers from a stored key; done reports that the request is answered.

@@ -34,8 +34,6 @@ type recorder struct {
 	status int
 	size   int
 	wrote  bool
-	body   []byte // kept only when keep is set (idempotent replays)
-	keep   bool
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -48,9 +46,6 @@ func (r *recorder) WriteHeader(code int) {
 func (r *recorder) Write(b []byte) (int, error) {
 	if !r.wrote {
 		r.status, r.wrote = http.StatusOK, true
-	}
-	if r.keep {
-		r.body = append(r.body, b...)
 	}
 	n, err := r.ResponseWriter.Write(b)
 	r.size += n
