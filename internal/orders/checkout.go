@@ -37,6 +37,9 @@ type placement struct {
 	actor    string
 	// exchangeOf links an exchange's replacement order to the original.
 	exchangeOf *int64
+	// the JSON columns, encoded before the write (off the committer)
+	routingJSON, pricingJSON string
+	adjustJSON               []string
 	// set by write
 	id    int64
 	lines []inventory.HoldLine
@@ -63,6 +66,9 @@ func (s *Service) Checkout(ctx context.Context, in CheckoutRequest) (Order, erro
 func (s *Service) placeRetrying(ctx context.Context, p *placement, write func(*db.Tx) error) error {
 	for attempt := 0; ; attempt++ {
 		if err := s.route(ctx, p); err != nil {
+			return err
+		}
+		if err := p.encode(); err != nil {
 			return err
 		}
 		key := p.refs[0].ID
@@ -276,19 +282,34 @@ func (s *Service) regionOf(ctx context.Context, p *placement, places []network.L
 	return ""
 }
 
+// encode renders the order's JSON columns: its routing decision, its
+// order-level adjustments and each line's.
+func (p *placement) encode() error {
+	routing, err := json.Marshal(p.decision)
+	if err != nil {
+		return err
+	}
+	pricing, err := json.Marshal(p.quote.Order)
+	if err != nil {
+		return err
+	}
+	p.routingJSON, p.pricingJSON = string(routing), string(pricing)
+	p.adjustJSON = make([]string, len(p.quote.Lines))
+	for i, l := range p.quote.Lines {
+		adj, err := json.Marshal(l.Adjustments)
+		if err != nil {
+			return err
+		}
+		p.adjustJSON[i] = string(adj)
+	}
+	return nil
+}
+
 // write inserts the order, holds its stock and announces it, in tx.
 func (s *Service) write(tx *db.Tx, p *placement) error {
 	now := s.now()
 	p.at = now.UnixMilli()
 	q := &p.quote
-	routing, err := json.Marshal(p.decision)
-	if err != nil {
-		return err
-	}
-	pricing, err := json.Marshal(q.Order)
-	if err != nil {
-		return err
-	}
 	var storeID, lat, lng, presaleID, member, promised, exch any
 	if p.exchangeOf != nil {
 		exch = *p.exchangeOf
@@ -318,7 +339,7 @@ func (s *Service) write(tx *db.Tx, p *placement) error {
 		VALUES (?, ?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		p.ch.ID, string(p.in.Mode), member, p.in.Customer.Mobile, p.in.Customer.Name, storeID,
 		province, city, addr, lat, lng, p.region, presaleID, exch, q.Subtotal, q.Discount, q.ShippingFee, q.Total,
-		p.code, string(routing), string(pricing), promised, now.Add(p.ttl).UnixMilli(), p.in.Note, p.at, p.at).Scan(&p.id); err != nil {
+		p.code, p.routingJSON, p.pricingJSON, promised, now.Add(p.ttl).UnixMilli(), p.in.Note, p.at, p.at).Scan(&p.id); err != nil {
 		return fmt.Errorf("orders: insert order: %w", err)
 	}
 	ref := inventory.Ref{Type: "order", ID: strconv.FormatInt(p.id, 10), Actor: p.actor}
@@ -343,10 +364,6 @@ func (s *Service) write(tx *db.Tx, p *placement) error {
 	args := make([]any, 0, 12*len(q.Lines))
 	for i := range q.Lines {
 		l := &q.Lines[i]
-		adj, err := json.Marshal(l.Adjustments)
-		if err != nil {
-			return err
-		}
 		var loc, capped any
 		held := int64(0)
 		if p.lines != nil {
@@ -359,7 +376,7 @@ func (s *Service) write(tx *db.Tx, p *placement) error {
 			ins = append(ins, ", "...)
 		}
 		ins = append(ins, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"...)
-		args = append(args, p.id, i+1, p.refs[i].ID, l.Qty, l.UnitPrice, l.Discount, l.Amount(), l.SKU.Cost, loc, capped, held, string(adj))
+		args = append(args, p.id, i+1, p.refs[i].ID, l.Qty, l.UnitPrice, l.Discount, l.Amount(), l.SKU.Cost, loc, capped, held, p.adjustJSON[i])
 	}
 	if err := tx.Defer(string(ins), args...); err != nil {
 		return fmt.Errorf("orders: insert lines: %w", err)

@@ -78,7 +78,7 @@ type DB struct {
 	toPrepare  sync.Map // write queries waiting to be prepared
 	rebinds    sync.Map // '?' query → '$n' query
 	appendCols sync.Map // Append target → its column count
-	appendSQL  sync.Map // Append target and row count → INSERT text
+	appendSQL  sync.Map // generated statement texts: Append target and row count → INSERT; response count → storeIdem's UPDATE
 	closeMu    sync.Once
 	gate       sync.RWMutex // held for reading while queueing, for writing while closing
 	closed     bool

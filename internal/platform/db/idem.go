@@ -195,9 +195,24 @@ func (d *DB) requeueIdem(q []idemResponse) {
 	d.idemMu.Unlock()
 }
 
-// storeIdem writes queued responses in tx.
+// storeIdem writes queued responses in tx: on SQLite with one UPDATE per
+// appendChunk responses, on PostgreSQL with one round trip.
 func (d *DB) storeIdem(ctx context.Context, tx *sql.Tx, q []idemResponse) error {
 	t := &Tx{d: d, tx: tx, ctx: ctx, jctx: ctx}
+	if d.Engine == SQLite {
+		for len(q) > 0 {
+			n := min(len(q), appendChunk)
+			args := make([]any, 0, 5*n)
+			for _, r := range q[:n] {
+				args = append(args, r.scope, r.key, r.status, r.contentType, r.body)
+			}
+			if _, err := t.Exec(d.storeIdemSQL(n), args...); err != nil {
+				return err
+			}
+			q = q[n:]
+		}
+		return nil
+	}
 	for _, r := range q {
 		if err := t.Defer(`UPDATE idempotency_keys SET status = ?, content_type = ?, response = ? WHERE scope = ? AND idem_key = ?`,
 			r.status, r.contentType, r.body, r.scope, r.key); err != nil {
@@ -205,6 +220,18 @@ func (d *DB) storeIdem(ctx context.Context, tx *sql.Tx, q []idemResponse) error 
 		}
 	}
 	return t.flush()
+}
+
+// storeIdemSQL is SQLite's UPDATE of n stored responses.
+func (d *DB) storeIdemSQL(n int) string {
+	if q, ok := d.appendSQL.Load(n); ok {
+		return q.(string)
+	}
+	q := `UPDATE idempotency_keys SET status = v.column3, content_type = v.column4, response = v.column5
+		FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", n), ", ") + `) AS v
+		WHERE idempotency_keys.scope = v.column1 AND idempotency_keys.idem_key = v.column2`
+	d.appendSQL.Store(n, q)
+	return q
 }
 
 // PurgeIdem deletes keys older than the cutoff and returns how many.
