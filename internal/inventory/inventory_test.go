@@ -469,3 +469,63 @@ func TestStoreScope(t *testing.T) {
 		t.Fatalf("count at other store: %v", err)
 	}
 }
+
+// Holding several lines: a short line fails the whole hold, names itself
+// and leaves nothing held once the write rolls back; a level named twice is
+// held twice; the channel's safety stock counts.
+func TestHoldLines(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := newFixture(t, d)
+		f.receive(t, "SH1", inventory.PostLine{SKU: "TEE-BLK-M", Qty: 5}, inventory.PostLine{SKU: "TEE-BLK-L", Qty: 2},
+			inventory.PostLine{SKU: "TEE-WHT-M", Qty: 5})
+		sh1, err := f.net.Location(ctx, "SH1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := func(sku string, qty int64) inventory.HoldLine {
+			r, err := f.cat.SKURef(ctx, sku)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return inventory.HoldLine{SKU: r, Location: sh1, Qty: qty}
+		}
+		hold := func(channel string, lines ...inventory.HoldLine) error {
+			ch, err := f.net.Channel(ctx, channel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d.Write(ctx, func(tx *db.Tx) error {
+				return f.inv.Hold(tx, ch, lines, inventory.Ref{Type: "order", ID: "T1", Actor: "test"})
+			})
+		}
+		want := func(held ...int64) {
+			t.Helper()
+			for i, sku := range []string{"TEE-BLK-M", "TEE-BLK-L", "TEE-WHT-M"} {
+				if l := f.level(t, sku, "SH1"); l.Reserved != held[i] {
+					t.Fatalf("%s reserved %d; want %d", sku, l.Reserved, held[i])
+				}
+			}
+		}
+		err = hold("pos", line("TEE-BLK-M", 2), line("TEE-BLK-L", 3), line("TEE-WHT-M", 1))
+		var pe *errs.Error
+		if !errors.Is(err, inventory.ErrInsufficientStock) || !errors.As(err, &pe) || pe.Extra["sku"] != "TEE-BLK-L" || pe.Extra["available"] != int64(2) {
+			t.Fatalf("short second line: %v; want insufficient_stock naming TEE-BLK-L with 2 available", err)
+		}
+		want(0, 0, 0)
+		if err := hold("pos", line("TEE-BLK-M", 2), line("TEE-BLK-L", 2), line("TEE-WHT-M", 1)); err != nil {
+			t.Fatal(err)
+		}
+		want(2, 2, 1)
+		if err := hold("pos", line("TEE-BLK-M", 1), line("TEE-BLK-M", 2)); err != nil {
+			t.Fatalf("one level twice: %v", err)
+		}
+		want(5, 2, 1)
+		// shop keeps one unit back: TEE-WHT-M has 4 free, 3 for the shop.
+		if err := hold("shop", line("TEE-WHT-M", 4), line("TEE-BLK-L", 0)); err == nil {
+			t.Fatal("the shop held into its safety stock")
+		}
+		want(5, 2, 1)
+		f.consistent(t)
+	})
+}
