@@ -59,7 +59,7 @@ type Options struct {
 	// Lanes is the number of committer goroutines (SQLite: always 1;
 	// PostgreSQL: default 4).
 	Lanes int
-	// ReadConns is the size of the read pool (default 2×GOMAXPROCS, min 4).
+	// ReadConns is the size of the read pool (default 8×GOMAXPROCS, min 8).
 	ReadConns int
 	Logger    *slog.Logger
 }
