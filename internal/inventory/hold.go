@@ -190,12 +190,24 @@ func (s *Service) Free(ctx context.Context, skuIDs, locIDs []int64) (map[int64]m
 	for _, id := range skuIDs {
 		args = append(args, id)
 	}
-	for _, id := range locIDs {
-		args = append(args, id)
-	}
 	marks := func(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
-	rows, err := s.db.Query(ctx, `SELECT sku_id, location_id, on_hand - reserved - safety_stock FROM stock_levels
-		WHERE sku_id IN (`+marks(len(skuIDs))+`) AND location_id IN (`+marks(len(locIDs))+`)`, args...)
+	q := `SELECT sku_id, location_id, on_hand - reserved - safety_stock FROM stock_levels WHERE sku_id IN (` + marks(len(skuIDs)) + `)`
+	var wanted map[int64]bool
+	if len(locIDs) <= 4 {
+		// A few locations: look up each level by its key.
+		q += ` AND location_id IN (` + marks(len(locIDs)) + `)`
+		for _, id := range locIDs {
+			args = append(args, id)
+		}
+	} else {
+		// Many (a channel's whole network): read each SKU's levels, which
+		// lie together under the key, and keep the wanted locations.
+		wanted = make(map[int64]bool, len(locIDs))
+		for _, id := range locIDs {
+			wanted[id] = true
+		}
+	}
+	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("inventory: free stock: %w", err)
 	}
@@ -205,7 +217,7 @@ func (s *Service) Free(ctx context.Context, skuIDs, locIDs []int64) (map[int64]m
 		if err := rows.Scan(&sku, &loc, &free); err != nil {
 			return nil, fmt.Errorf("inventory: free stock: %w", err)
 		}
-		if free > 0 {
+		if free > 0 && (wanted == nil || wanted[loc]) {
 			m := out[sku]
 			if m == nil {
 				m = map[int64]int64{}
