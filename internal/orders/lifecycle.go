@@ -464,8 +464,8 @@ func (s *Service) Sell(ctx context.Context, in SaleRequest, chans Channels) (Ord
 		if _, err := s.move(tx, p.id, Completed, "sold at the till", p.actor, p.at, ", completed_at = ?", p.at); err != nil {
 			return err
 		}
-		for i := range p.lines {
-			if _, err := tx.Exec(`UPDATE order_lines SET held = 0, shipped = qty WHERE order_id = ? AND line_no = ?`, p.id, i+1); err != nil {
+		if len(p.lines) > 0 { // every line is handed over at the till
+			if _, err := tx.Exec(`UPDATE order_lines SET held = 0, shipped = qty WHERE order_id = ?`, p.id); err != nil {
 				return err
 			}
 		}
