@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/omni-retail/omni/internal/platform/auth"
@@ -92,24 +91,11 @@ func (s *Service) GetHelpCampaign(ctx context.Context, code string) (HelpCampaig
 
 // ListHelpCampaigns lists campaigns, newest first.
 func (s *Service) ListHelpCampaigns(ctx context.Context, f ListParams) ([]HelpCampaign, string, error) {
-	var v errs.Validator
-	var where []string
-	var args []any
-	if f.Status != "" {
-		v.OneOf(f.Status, "status", "active", "closed")
-		where, args = append(where, "status = ?"), append(args, f.Status)
-	}
-	if c := page(&v, &f.Limit, f.Cursor); c > 0 {
-		where, args = append(where, "id < ?"), append(args, c)
-	}
-	if err := v.Err(); err != nil {
+	q, args, err := listQuery(helpCampaignCols, "", nil, nil, f.Status, []string{"active", "closed"}, &f.Limit, f.Cursor)
+	if err != nil {
 		return nil, "", err
 	}
-	q := helpCampaignCols
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	list, err := db.Collect(scanHelpCampaign)(s.db.Query(ctx, q+" ORDER BY id DESC LIMIT ?", append(args, f.Limit+1)...))
+	list, err := db.Collect(scanHelpCampaign)(s.db.Query(ctx, q, args...))
 	if err != nil {
 		return nil, "", fmt.Errorf("campaigns: list help campaigns: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/omni-retail/omni/internal/catalog"
@@ -151,27 +150,14 @@ func (s *Service) dealByID(ctx context.Context, id int64) (deal, error) {
 
 // ListDeals lists deals, newest first.
 func (s *Service) ListDeals(ctx context.Context, f ListParams) ([]Deal, string, error) {
-	var v errs.Validator
-	var where []string
-	var args []any
-	if f.Status != "" {
-		v.OneOf(f.Status, "status", "active", "closed")
-		where, args = append(where, "status = ?"), append(args, f.Status)
-	}
-	if c := page(&v, &f.Limit, f.Cursor); c > 0 {
-		where, args = append(where, "id < ?"), append(args, c)
-	}
-	if err := v.Err(); err != nil {
+	q, args, err := listQuery(dealCols, "", nil, nil, f.Status, []string{"active", "closed"}, &f.Limit, f.Cursor)
+	if err != nil {
 		return nil, "", err
-	}
-	q := dealCols
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	list, err := db.Collect(func(sc db.Scanner) (Deal, error) {
 		d, err := scanDeal(sc)
 		return d.Deal, err
-	})(s.db.Query(ctx, q+" ORDER BY id DESC LIMIT ?", append(args, f.Limit+1)...))
+	})(s.db.Query(ctx, q, args...))
 	if err != nil {
 		return nil, "", fmt.Errorf("campaigns: list deals: %w", err)
 	}
@@ -401,16 +387,8 @@ func (s *Service) GetGroup(ctx context.Context, id int64) (Group, error) {
 // ListGroups lists a deal's groups, newest first (status=forming: the
 // groups a member may join).
 func (s *Service) ListGroups(ctx context.Context, f GroupListParams) ([]Group, string, error) {
-	var v errs.Validator
-	where, args := []string{"d.code = ?"}, []any{f.Code}
-	if f.Status != "" {
-		v.OneOf(f.Status, "status", Forming, Formed, Failed)
-		where, args = append(where, "g.status = ?"), append(args, f.Status)
-	}
-	if c := page(&v, &f.Limit, f.Cursor); c > 0 {
-		where, args = append(where, "g.id < ?"), append(args, c)
-	}
-	if err := v.Err(); err != nil {
+	q, args, err := listQuery(groupCols, "g.", []string{"d.code = ?"}, []any{f.Code}, f.Status, []string{Forming, Formed, Failed}, &f.Limit, f.Cursor)
+	if err != nil {
 		return nil, "", err
 	}
 	if _, err := s.dealByCode(ctx, f.Code); err != nil {
@@ -419,7 +397,7 @@ func (s *Service) ListGroups(ctx context.Context, f GroupListParams) ([]Group, s
 	list, err := db.Collect(func(sc db.Scanner) (Group, error) {
 		g, err := scanGroup(sc)
 		return g.view(), err
-	})(s.db.Query(ctx, groupCols+" WHERE "+strings.Join(where, " AND ")+" ORDER BY g.id DESC LIMIT ?", append(args, f.Limit+1)...))
+	})(s.db.Query(ctx, q, args...))
 	if err != nil {
 		return nil, "", fmt.Errorf("campaigns: list groups: %w", err)
 	}

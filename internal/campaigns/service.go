@@ -130,19 +130,34 @@ func fromNullMS(v *int64) *time.Time {
 	return &t
 }
 
-// page checks list paging parameters: limit (default 50, at most 200) and
-// an id cursor.
-func page(v *errs.Validator, limit *int, cursor string) int64 {
+// listQuery is a newest-first page of cols: the conditions given, the
+// status when one is asked for (one of allowed), and the id cursor. It
+// checks the paging parameters: limit (default 50, at most 200) and a
+// cursor from next_cursor. alias prefixes the status and id columns.
+func listQuery(cols, alias string, where []string, args []any, status string, allowed []string, limit *int, cursor string) (string, []any, error) {
+	var v errs.Validator
+	if status != "" {
+		v.OneOf(status, "status", allowed...)
+		where, args = append(where, alias+"status = ?"), append(args, status)
+	}
 	if *limit == 0 {
 		*limit = 50
 	}
 	v.Range(int64(*limit), 1, 200, "limit")
-	if cursor == "" {
-		return 0
+	if cursor != "" {
+		c, err := strconv.ParseInt(cursor, 10, 64)
+		if v.Check(err == nil && c > 0, "cursor", "invalid", "is not a cursor from next_cursor") {
+			where, args = append(where, alias+"id < ?"), append(args, c)
+		}
 	}
-	c, err := strconv.ParseInt(cursor, 10, 64)
-	v.Check(err == nil && c > 0, "cursor", "invalid", "is not a cursor from next_cursor")
-	return c
+	if err := v.Err(); err != nil {
+		return "", nil, err
+	}
+	q := cols
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	return q + " ORDER BY " + alias + "id DESC LIMIT ?", append(args, *limit+1), nil
 }
 
 // cut trims a page fetched with limit+1 rows and returns its next cursor.
