@@ -71,21 +71,21 @@ type DB struct {
 	read   *sql.DB // SQLite: read-only pool; PostgreSQL: the same pool as write
 	log    *slog.Logger
 
-	lanes      []*lane
-	rr         uint64
-	rrMu       sync.Mutex
-	stmts      sync.Map // query text → *sql.Stmt prepared on write or read
-	toPrepare  sync.Map // write queries waiting to be prepared
-	rebinds    sync.Map // '?' query → '$n' query
-	appendCols sync.Map // Append target → its column count
-	appendSQL  sync.Map // generated statement texts: Append target and row count → INSERT; response count → storeIdem's UPDATE
-	closeMu    sync.Once
-	gate       sync.RWMutex // held for reading while queueing, for writing while closing
-	closed     bool
-	idemMu     sync.Mutex
-	idemQ      []idemResponse // responses of idempotent requests, stored by the next transaction
-	wg         sync.WaitGroup
-	stats      Stats
+	lanes        []*lane
+	rr           uint64
+	rrMu         sync.Mutex
+	stmts        sync.Map // query text → *sql.Stmt prepared on write or read
+	toPrepare    sync.Map // write queries waiting to be prepared
+	rebinds      sync.Map // '?' query → '$n' query
+	appendCols   sync.Map // Append target → its column count
+	generatedSQL sync.Map // generated statement texts by sqlKey (see generated)
+	closeMu      sync.Once
+	gate         sync.RWMutex // held for reading while queueing, for writing while closing
+	closed       bool
+	idemMu       sync.Mutex
+	idemQ        []idemResponse // responses of idempotent requests, stored by the next transaction
+	wg           sync.WaitGroup
+	stats        Stats
 }
 
 // Stats counts committer activity, for metrics and benchmarks.

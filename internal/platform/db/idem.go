@@ -224,14 +224,11 @@ func (d *DB) storeIdem(ctx context.Context, tx *sql.Tx, q []idemResponse) error 
 
 // storeIdemSQL is SQLite's UPDATE of n stored responses.
 func (d *DB) storeIdemSQL(n int) string {
-	if q, ok := d.appendSQL.Load(n); ok {
-		return q.(string)
-	}
-	q := `UPDATE idempotency_keys SET status = v.column3, content_type = v.column4, response = v.column5
-		FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", n), ", ") + `) AS v
+	return d.generated("store responses", n, func() string {
+		return `UPDATE idempotency_keys SET status = v.column3, content_type = v.column4, response = v.column5
+		FROM (VALUES ` + valuesList(n, 5) + `) AS v
 		WHERE idempotency_keys.scope = v.column1 AND idempotency_keys.idem_key = v.column2`
-	d.appendSQL.Store(n, q)
-	return q
+	})
 }
 
 // PurgeIdem deletes keys older than the cutoff and returns how many.

@@ -72,32 +72,33 @@ func (d *DB) columns(into string) (int, error) {
 	return n, nil
 }
 
+// sqlKey names a generated statement text in DB.generatedSQL.
+type sqlKey struct {
+	what string // an Append target, or another generated statement
+	rows int
+}
+
+// generated returns the cached text of a statement built for rows rows.
+func (d *DB) generated(what string, rows int, build func() string) string {
+	k := sqlKey{what, rows}
+	if q, ok := d.generatedSQL.Load(k); ok {
+		return q.(string)
+	}
+	q := build()
+	d.generatedSQL.Store(k, q)
+	return q
+}
+
+// valuesList is "(?, ?), (?, ?)" for rows rows of cols columns.
+func valuesList(rows, cols int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
+}
+
 // insertRows is the INSERT of rows rows into into (cached: the same few
 // texts recur, and SQLite prepares each once).
 func (d *DB) insertRows(into string, cols, rows int) string {
-	type key struct {
-		into string
-		rows int
-	}
-	k := key{into, rows}
-	if q, ok := d.appendSQL.Load(k); ok {
-		return q.(string)
-	}
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
-	var b strings.Builder
-	b.Grow(len(into) + 20 + rows*(len(row)+2))
-	b.WriteString("INSERT INTO ")
-	b.WriteString(into)
-	b.WriteString(" VALUES ")
-	for i := range rows {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(row)
-	}
-	q := b.String()
-	d.appendSQL.Store(k, q)
-	return q
+	return d.generated(into, rows, func() string { return "INSERT INTO " + into + " VALUES " + valuesList(rows, cols) })
 }
 
 // writeRows writes the gathered rows in t's transaction (on PostgreSQL in
