@@ -132,12 +132,12 @@ func (d *DB) Migrate(ctx context.Context) ([]int, error) {
 	}
 	var applied []int
 	for _, m := range ms[cur:] {
-		sql := m.SQL
+		text := m.SQL
 		if m.Only != "" && m.Only != d.Engine {
-			sql = ""
+			text = "" // the other engine's change: only its version is recorded
 		}
 		err := d.InTx(ctx, func(t *Tx) error {
-			for _, stmt := range splitSQL(d.dialect(sql)) {
+			for _, stmt := range splitSQL(d.dialect(text)) {
 				if _, err := t.tx.ExecContext(t.ctx, stmt); err != nil {
 					return fmt.Errorf("%w\n  in: %s", err, firstLine(stmt))
 				}
