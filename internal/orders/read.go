@@ -19,7 +19,9 @@ import (
 const orderCols = `SELECT o.id, c.code, o.mode, o.status, o.member_id, o.customer_mobile, o.customer_name, o.store_id,
 	o.ship_province, o.ship_city, o.ship_address, o.ship_lat, o.ship_lng, o.region, o.presale_id, o.exchange_of,
 	o.subtotal, o.discount, o.shipping_fee, o.total, o.paid, o.refunded, o.pickup_code, o.routing, o.pricing,
-	o.promised_at, o.expires_at, o.note, o.created_at, o.paid_at, o.completed_at, o.cancelled_at, o.updated_at
+	o.promised_at, o.expires_at, o.note, o.created_at, o.paid_at, o.completed_at, o.cancelled_at, o.updated_at` + orderFrom
+
+const orderFrom = `
 	FROM orders o JOIN channels c ON c.id = o.channel_id`
 
 func msPtr(n sql.NullInt64) *time.Time {
@@ -30,16 +32,18 @@ func msPtr(n sql.NullInt64) *time.Time {
 	return &t
 }
 
-func (s *Service) scanOrder(ctx context.Context, sc db.Scanner) (Order, error) {
+// scanOrder reads a row of orderCols; extra receives the columns a query
+// selects after them.
+func (s *Service) scanOrder(ctx context.Context, sc db.Scanner, extra ...any) (Order, error) {
 	var o Order
 	var member, store, presale, exch, promised, expires, paidAt, done, cancelled sql.NullInt64
 	var lat, lng sql.NullFloat64
 	var prov, city, addr, routing, pricing string
 	var created, updated int64
-	err := sc.Scan(&o.ID, &o.Channel, &o.Mode, &o.Status, &member, &o.Customer.Mobile, &o.Customer.Name, &store,
+	err := sc.Scan(append([]any{&o.ID, &o.Channel, &o.Mode, &o.Status, &member, &o.Customer.Mobile, &o.Customer.Name, &store,
 		&prov, &city, &addr, &lat, &lng, &o.Region, &presale, &exch,
 		&o.Subtotal, &o.Discount, &o.ShippingFee, &o.Total, &o.Paid, &o.Refunded, &o.PickupCode, &routing, &pricing,
-		&promised, &expires, &o.Note, &created, &paidAt, &done, &cancelled, &updated)
+		&promised, &expires, &o.Note, &created, &paidAt, &done, &cancelled, &updated}, extra...)...)
 	if err != nil {
 		return o, err
 	}
@@ -105,17 +109,39 @@ func maskCustomer(o *Order) {
 	o.PickupCode = ""
 }
 
+// getSQL is Get's query: the order with its lines, payments, refunds and
+// history gathered as JSON rows, and whether it has shipments.
+func getSQL(d *db.DB) string {
+	j := d.JSONRows
+	return strings.TrimSuffix(orderCols, orderFrom) + `,
+		(SELECT ` + j("l.line_no, l.sku_id, l.qty, l.unit_price, l.discount, l.amount, l.location_id, l.held, l.shipped, l.returned, l.adjustments", "l.line_no") + `
+			FROM order_lines l WHERE l.order_id = o.id),
+		(SELECT ` + j("p.id, p.provider, p.method, p.amount, p.refunded, p.status, p.out_trade_no, p.provider_ref, p.created_at, p.captured_at", "p.id") + `
+			FROM payments p WHERE p.order_id = o.id),
+		(SELECT ` + j("r.id, r.payment_id, r.after_sale_id, r.amount, r.reason, r.status, r.out_refund_no, r.created_at", "r.id") + `
+			FROM refunds r WHERE r.order_id = o.id),
+		(SELECT ` + j("h.from_status, h.to_status, h.note, h.actor, h.created_at", "h.id") + `
+			FROM order_history h WHERE h.order_id = o.id),
+		EXISTS (SELECT 1 FROM shipments sh WHERE sh.order_id = o.id)` + orderFrom + ` WHERE o.id = ?`
+}
+
 // Get returns an order with its lines, payments, refunds, shipments and
 // history. A store-scoped caller sees only its store's orders.
+//
+// One query reads the order with its lines, payments, refunds and history
+// (gathered as JSON rows); shipments, which have children of their own,
+// are read only when the order has some.
 func (s *Service) Get(ctx context.Context, id int64) (Order, error) {
-	o, err := s.scanOrder(ctx, s.db.QueryRow(ctx, orderCols+` WHERE o.id = ?`, id))
+	var lines, pays, refunds, history []byte
+	var shipped bool
+	o, err := s.scanOrder(ctx, s.db.QueryRow(ctx, s.getSQL, id), &lines, &pays, &refunds, &history, &shipped)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, ErrNotFound.Withf("no order %d", id)
 	}
 	if err != nil {
 		return o, fmt.Errorf("orders: get: %w", err)
 	}
-	if o.Lines, err = s.lines(ctx, id); err != nil {
+	if o.Lines, err = s.decodeLines(ctx, lines); err != nil {
 		return o, err
 	}
 	if p := auth.From(ctx); p != nil && p.LocationID != 0 {
@@ -130,81 +156,82 @@ func (s *Service) Get(ctx context.Context, id int64) (Order, error) {
 			return Order{}, ErrNotFound.Withf("no order %d", id)
 		}
 	}
-	if o.Payments, err = s.payments(ctx, id); err != nil {
-		return o, err
+	o.Payments, o.Refunds, o.History = []Payment{}, []Refund{}, []Change{}
+	var p Payment
+	var r Refund
+	var c Change
+	var at int64
+	var captured, afterSale *int64
+	if err := db.DecodeRows(pays, []any{&p.ID, &p.Provider, &p.Method, &p.Amount, &p.Refunded, &p.Status, &p.OutTradeNo, &p.ProviderRef, &at, &captured}, func() error {
+		p.CreatedAt, p.CapturedAt = time.UnixMilli(at).UTC(), msPtr(nullMs(captured))
+		o.Payments = append(o.Payments, p)
+		return nil
+	}); err != nil {
+		return o, fmt.Errorf("orders: payments of %d: %w", id, err)
 	}
-	if o.Refunds, err = s.refunds(ctx, id); err != nil {
-		return o, err
+	if err := db.DecodeRows(refunds, []any{&r.ID, &r.Payment, &afterSale, &r.Amount, &r.Reason, &r.Status, &r.OutRefundNo, &at}, func() error {
+		r.AfterSale, r.CreatedAt = nil, time.UnixMilli(at).UTC()
+		if afterSale != nil {
+			r.AfterSale = new(*afterSale)
+		}
+		o.Refunds = append(o.Refunds, r)
+		return nil
+	}); err != nil {
+		return o, fmt.Errorf("orders: refunds of %d: %w", id, err)
 	}
-	if o.Shipments, err = s.shipments(ctx, id); err != nil {
-		return o, err
-	}
-	o.History, err = db.Collect(func(sc db.Scanner) (Change, error) {
-		var c Change
-		var at int64
-		err := sc.Scan(&c.From, &c.To, &c.Note, &c.Actor, &at)
+	if err := db.DecodeRows(history, []any{&c.From, &c.To, &c.Note, &c.Actor, &at}, func() error {
 		c.At = time.UnixMilli(at).UTC()
-		return c, err
-	})(s.db.Query(ctx, `SELECT from_status, to_status, note, actor, created_at FROM order_history WHERE order_id = ? ORDER BY id`, id))
-	return o, err
+		o.History = append(o.History, c)
+		return nil
+	}); err != nil {
+		return o, fmt.Errorf("orders: history of %d: %w", id, err)
+	}
+	o.Shipments = []Shipment{}
+	if shipped {
+		if o.Shipments, err = s.shipments(ctx, id); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
 }
 
-func (s *Service) lines(ctx context.Context, id int64) ([]Line, error) {
-	rows, err := s.db.Query(ctx, `SELECT l.line_no, l.sku_id, l.qty, l.unit_price, l.discount, l.amount, l.location_id, l.held, l.shipped, l.returned, l.adjustments
-		FROM order_lines l WHERE l.order_id = ? ORDER BY l.line_no`, id)
-	list, err := db.Collect(func(sc db.Scanner) (Line, error) {
-		var l Line
-		var sku int64
-		var loc sql.NullInt64
-		var adj string
-		if err := sc.Scan(&l.Line, &sku, &l.Qty, &l.UnitPrice, &l.Discount, &l.Amount, &loc, &l.Held, &l.Shipped, &l.Returned, &adj); err != nil {
-			return l, err
-		}
-		r, err := s.cat.SKURefByID(ctx, sku)
+// nullMs is the sql.NullInt64 of a nullable millisecond column read by
+// DecodeRows.
+func nullMs(ms *int64) sql.NullInt64 {
+	if ms == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: *ms, Valid: true}
+}
+
+// decodeLines reads the order lines gathered by Get.
+func (s *Service) decodeLines(ctx context.Context, data []byte) ([]Line, error) {
+	list := []Line{}
+	var l Line
+	var sku int64
+	var loc *int64
+	var adj string
+	err := db.DecodeRows(data, []any{&l.Line, &sku, &l.Qty, &l.UnitPrice, &l.Discount, &l.Amount, &loc, &l.Held, &l.Shipped, &l.Returned, &adj}, func() error {
+		ref, err := s.cat.SKURefByID(ctx, sku)
 		if err != nil {
-			return l, err
+			return err
 		}
-		l.SKU, l.Style = r.Code, r.StyleCode
-		if loc.Valid {
-			lc, err := s.net.LocationByID(ctx, loc.Int64)
+		l.SKU, l.Style, l.Location, l.Adjustments = ref.Code, ref.StyleCode, "", nil
+		if loc != nil {
+			lc, err := s.net.LocationByID(ctx, *loc)
 			if err != nil {
-				return l, err
+				return err
 			}
 			l.Location = lc.Code
 		}
 		_ = json.Unmarshal([]byte(adj), &l.Adjustments)
-		return l, nil
-	})(rows, err)
+		list = append(list, l)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("orders: lines: %w", err)
 	}
 	return list, nil
-}
-
-func (s *Service) payments(ctx context.Context, id int64) ([]Payment, error) {
-	return db.Collect(func(sc db.Scanner) (Payment, error) {
-		var p Payment
-		var at int64
-		var captured sql.NullInt64
-		err := sc.Scan(&p.ID, &p.Provider, &p.Method, &p.Amount, &p.Refunded, &p.Status, &p.OutTradeNo, &p.ProviderRef, &at, &captured)
-		p.CreatedAt, p.CapturedAt = time.UnixMilli(at).UTC(), msPtr(captured)
-		return p, err
-	})(s.db.Query(ctx, `SELECT id, provider, method, amount, refunded, status, out_trade_no, provider_ref, created_at, captured_at
-		FROM payments WHERE order_id = ? ORDER BY id`, id))
-}
-
-func (s *Service) refunds(ctx context.Context, id int64) ([]Refund, error) {
-	return db.Collect(func(sc db.Scanner) (Refund, error) {
-		var r Refund
-		var at int64
-		var as sql.NullInt64
-		err := sc.Scan(&r.ID, &r.Payment, &as, &r.Amount, &r.Reason, &r.Status, &r.OutRefundNo, &at)
-		if as.Valid {
-			r.AfterSale = &as.Int64
-		}
-		r.CreatedAt = time.UnixMilli(at).UTC()
-		return r, err
-	})(s.db.Query(ctx, `SELECT id, payment_id, after_sale_id, amount, reason, status, out_refund_no, created_at FROM refunds WHERE order_id = ? ORDER BY id`, id))
 }
 
 // ListParams filter the order list (newest first, paged by id).

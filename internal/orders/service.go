@@ -69,6 +69,7 @@ type Service struct {
 	Pricing *Pipeline
 	loyalty []Loyalty
 	gates   []Gate
+	getSQL  string // Get's query, for the engine
 
 	mu          sync.Mutex
 	settings    map[int64]cachedSettings
@@ -89,7 +90,7 @@ func NewService(d *db.DB, ob *outbox.Outbox, cat Catalog, net Network, inv *inve
 		o.Fees = DefaultFees
 	}
 	return &Service{db: d, ob: ob, cat: cat, net: net, inv: inv, members: members, now: now, opt: o,
-		Pricing: DefaultPipeline(o.Fees), settings: map[int64]cachedSettings{}, posChannels: map[int64]cachedCode{}}
+		Pricing: DefaultPipeline(o.Fees), settings: map[int64]cachedSettings{}, posChannels: map[int64]cachedCode{}, getSQL: getSQL(d)}
 }
 
 // Notifier returns the verifier of a provider's notifications.

@@ -19,6 +19,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -658,4 +659,41 @@ func Collect[T any](scan func(Scanner) (T, error)) func(*sql.Rows, error) ([]T, 
 		}
 		return out, rows.Err()
 	}
+}
+
+// JSONRows is an aggregate expression, for a correlated subquery, that
+// gathers the subquery's rows into one JSON array of arrays: each row is
+// the array of cols (a comma-separated expression list), in orderBy order;
+// no rows give []. It lets one query read a record with its child rows
+// instead of one query per child table. Read it with DecodeRows.
+func (d *DB) JSONRows(cols, orderBy string) string {
+	if d.Engine == Postgres {
+		return "COALESCE(json_agg(json_build_array(" + cols + ") ORDER BY " + orderBy + ")::text, '[]')"
+	}
+	return "json_group_array(json_array(" + cols + ") ORDER BY " + orderBy + ")"
+}
+
+// DecodeRows reads a JSONRows value row by row, as a Scan loop would:
+// each row's columns are decoded into dest (pointers, in column order; a
+// nullable column takes a pointer to a pointer, which a JSON null sets to
+// nil), then each is called to use them before the next row overwrites
+// them.
+func DecodeRows(data []byte, dest []any, each func() error) error {
+	var rows []json.RawMessage
+	if err := json.Unmarshal(data, &rows); err != nil {
+		return fmt.Errorf("db: decode rows: %w", err)
+	}
+	for i, r := range rows {
+		to := dest
+		if err := json.Unmarshal(r, &to); err != nil {
+			return fmt.Errorf("db: decode row %d: %w", i, err)
+		}
+		if len(to) != len(dest) {
+			return fmt.Errorf("db: decode row %d: %d columns, want %d", i, len(to), len(dest))
+		}
+		if err := each(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -364,3 +364,63 @@ func TestEngineOnlyMigration(t *testing.T) {
 		}
 	})
 }
+
+// JSONRows gathers child rows in order, with their types and NULLs, on
+// both engines; no rows give an empty list.
+func TestJSONRowsRoundTrip(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if err := d.Write(ctx, func(tx *db.Tx) error {
+			for i, p := range []string{`{"a":1}`, "", "line \"two\"\n"} {
+				var sub any = fmt.Sprint("s", i)
+				if i == 1 {
+					sub = "" // kept as an empty string, not NULL
+				}
+				if _, err := tx.Exec(`INSERT INTO events (topic, subject, payload, created_at) VALUES ('json.rows', ?, ?, ?)`, sub, p, int64(1)<<50+int64(i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DecodeRows([]byte(`[[1,2]]`), []any{new(int64)}, func() error { return nil }); err == nil {
+			t.Error("a row with more columns than dest decoded")
+		}
+		q := `SELECT (SELECT ` + d.JSONRows("e.id, e.subject, e.payload, e.created_at, NULL", "e.id DESC") + ` FROM events e WHERE e.topic = ?),
+			(SELECT ` + d.JSONRows("e.id", "e.id") + ` FROM events e WHERE e.topic = 'none')`
+		var some, none []byte
+		if err := d.QueryRow(ctx, q, "json.rows").Scan(&some, &none); err != nil {
+			t.Fatal(err)
+		}
+		type row struct {
+			id       int64
+			sub, pay string
+			at       int64
+			null     *int64
+		}
+		var got []row
+		r := row{null: new(int64)}
+		if err := db.DecodeRows(some, []any{&r.id, &r.sub, &r.pay, &r.at, &r.null}, func() error {
+			got = append(got, r)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 {
+			t.Fatalf("got %d rows from %s; want 3", len(got), some)
+		}
+		for i, r := range got {
+			want := 2 - i // newest first
+			if r.at != int64(1)<<50+int64(want) || r.null != nil || (i > 0 && r.id >= got[i-1].id) {
+				t.Errorf("row %d = %+v; want created_at 2^50+%d, null nil, ids descending", i, r, want)
+			}
+		}
+		if got[0].pay != "line \"two\"\n" || got[1].sub != "" || got[2].pay != `{"a":1}` {
+			t.Errorf("texts = %+v", got)
+		}
+		if err := db.DecodeRows(none, []any{new(int64)}, func() error { t.Error("a row in an empty list"); return nil }); err != nil || string(none) != "[]" {
+			t.Errorf("no rows = %q, %v; want []", none, err)
+		}
+	})
+}
