@@ -205,7 +205,11 @@ func (d *DB) openSQLite(ctx context.Context, path string, o Options) error {
 	// benchmark that walked the whole cache's hash table, about 0.4 ms per
 	// commit with 64 MiB (a tenth of the writer's time). Pages it misses
 	// come back from the OS page cache for a few microseconds each.
-	w, err := sql.Open("sqlite3", "file:"+path+"?"+common+
+	wvfs := ""
+	if syncMode == "FULL" {
+		wvfs = "vfs=" + walVFSName + "&" // see walVFS: it relies on a sync at every commit
+	}
+	w, err := sql.Open("sqlite3", "file:"+path+"?"+wvfs+common+
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous("+syncMode+")"+
 		"&_pragma=temp_store(MEMORY)&_pragma=cache_size(-4096)")
 	if err != nil {
