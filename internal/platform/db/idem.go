@@ -195,38 +195,34 @@ func (d *DB) requeueIdem(q []idemResponse) {
 	d.idemMu.Unlock()
 }
 
-// storeIdem writes queued responses in tx: on SQLite with one UPDATE per
-// appendChunk responses, on PostgreSQL with one round trip.
+// storeIdem writes queued responses in tx with one UPDATE per appendChunk
+// responses.
 func (d *DB) storeIdem(ctx context.Context, tx *sql.Tx, q []idemResponse) error {
 	t := &Tx{d: d, tx: tx, ctx: ctx, jctx: ctx}
-	if d.Engine == SQLite {
-		for len(q) > 0 {
-			n := min(len(q), appendChunk)
-			args := make([]any, 0, 5*n)
-			for _, r := range q[:n] {
-				args = append(args, r.scope, r.key, r.status, r.contentType, r.body)
-			}
-			if _, err := t.Exec(d.storeIdemSQL(n), args...); err != nil {
-				return err
-			}
-			q = q[n:]
+	for len(q) > 0 {
+		n := min(len(q), appendChunk)
+		args := make([]any, 0, 5*n)
+		for _, r := range q[:n] {
+			args = append(args, r.scope, r.key, r.status, r.contentType, r.body)
 		}
-		return nil
-	}
-	for _, r := range q {
-		if err := t.Defer(`UPDATE idempotency_keys SET status = ?, content_type = ?, response = ? WHERE scope = ? AND idem_key = ?`,
-			r.status, r.contentType, r.body, r.scope, r.key); err != nil {
+		if _, err := t.Exec(d.storeIdemSQL(n), args...); err != nil {
 			return err
 		}
+		q = q[n:]
 	}
-	return t.flush()
+	return nil
 }
 
-// storeIdemSQL is SQLite's UPDATE of n stored responses.
+// storeIdemSQL is the UPDATE of n stored responses.
 func (d *DB) storeIdemSQL(n int) string {
 	return d.generated("store responses", n, func() string {
+		vals := valuesList(n, 5)
+		if d.Engine == Postgres {
+			// PostgreSQL types the columns of a VALUES list from its rows.
+			vals = "(?::text, ?::text, ?::int, ?::text, ?::bytea)" + strings.TrimPrefix(vals, "(?, ?, ?, ?, ?)")
+		}
 		return `UPDATE idempotency_keys SET status = v.column3, content_type = v.column4, response = v.column5
-		FROM (VALUES ` + valuesList(n, 5) + `) AS v
+		FROM (VALUES ` + vals + `) AS v
 		WHERE idempotency_keys.scope = v.column1 AND idempotency_keys.idem_key = v.column2`
 	})
 }
