@@ -199,16 +199,16 @@ func (d *DB) openSQLite(ctx context.Context, path string, o Options) error {
 		}
 	}
 	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	wvfs := ""
+	if syncMode == "FULL" {
+		wvfs = "vfs=" + walVFSName + "&" // see walVFS: it relies on a sync at every commit
+	}
 	// Savepoint sub-journals stay in memory. The writer's page cache is
 	// small (4 MiB): at the end of every write transaction SQLite drops the
 	// cached pages past the end of the database, and in the checkout
 	// benchmark that walked the whole cache's hash table, about 0.4 ms per
 	// commit with 64 MiB (a tenth of the writer's time). Pages it misses
 	// come back from the OS page cache for a few microseconds each.
-	wvfs := ""
-	if syncMode == "FULL" {
-		wvfs = "vfs=" + walVFSName + "&" // see walVFS: it relies on a sync at every commit
-	}
 	w, err := sql.Open("sqlite3", "file:"+path+"?"+wvfs+common+
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous("+syncMode+")"+
 		"&_pragma=temp_store(MEMORY)&_pragma=cache_size(-4096)")

@@ -59,10 +59,7 @@ type walFile struct {
 var (
 	_ vfs.FileSizeHint           = (*walFile)(nil)
 	_ vfs.FilePowersafeOverwrite = (*walFile)(nil)
-	_ vfs.FileUnwrap             = (*walFile)(nil)
 )
-
-func (f *walFile) Unwrap() vfs.File { return f.File }
 
 // WriteAt holds p when it continues the held bytes (or starts them);
 // a write elsewhere first writes what is held, keeping the order of writes.
