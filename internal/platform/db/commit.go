@@ -30,6 +30,45 @@ type lane struct {
 	max int
 }
 
+// txn is a write transaction on a connection held for it alone: Defer's
+// pipeline reaches the transaction's session through the connection,
+// around database/sql. Commit and Rollback give the connection back.
+type txn struct {
+	*sql.Tx
+	conn *sql.Conn
+}
+
+// begin starts a write transaction on a connection of pool.
+func (d *DB) begin(ctx context.Context, pool *sql.DB) (*txn, error) {
+	c, err := pool.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &txn{Tx: tx, conn: c}, nil
+}
+
+// tx is a Tx for a closure (or the committer itself) in x.
+func (x *txn) tx(d *DB, ctx, jctx context.Context, stmts map[string]*sql.Stmt) *Tx {
+	return &Tx{d: d, conn: x.conn, tx: x.Tx, ctx: ctx, jctx: jctx, stmts: stmts}
+}
+
+func (x *txn) Commit() error {
+	err := x.Tx.Commit()
+	x.conn.Close()
+	return err
+}
+
+func (x *txn) Rollback() error {
+	err := x.Tx.Rollback()
+	x.conn.Close()
+	return err
+}
+
 // txContext is the context of a write transaction: never cancelled by a
 // caller (it may be shared), and without a deadline, because both drivers
 // watch a cancellable context with a goroutine per statement. SQLite's busy
@@ -106,7 +145,7 @@ func (l *lane) exec(batch []*job) {
 	}
 	ctx, cancel := l.d.txContext(context.Background())
 	defer cancel()
-	tx, err := l.d.write.BeginTx(ctx, nil)
+	tx, err := l.d.begin(ctx, l.d.write)
 	if err != nil {
 		l.retryAlone(batch)
 		return
@@ -140,7 +179,7 @@ func (l *lane) exec(batch []*job) {
 		}
 	}
 	if !broken {
-		t := &Tx{d: l.d, tx: tx, ctx: ctx, jctx: ctx, stmts: stmts}
+		t := tx.tx(l.d, ctx, ctx, stmts)
 		if err := t.writeRows(&rows); err != nil {
 			l.d.log.Warn("db: writing a batch's appended rows failed; retrying its writes one by one", "jobs", len(batch), "err", err)
 			broken = true
@@ -221,7 +260,7 @@ func (d *DB) runOnce(pool *sql.DB, j *job, withIdem bool) bool {
 	}
 	ctx, cancel := d.txContext(context.WithoutCancel(j.ctx))
 	defer cancel()
-	tx, err := pool.BeginTx(ctx, nil)
+	tx, err := d.begin(ctx, pool)
 	if err != nil {
 		j.err = fmt.Errorf("db: begin: %w", err)
 		return false
@@ -239,7 +278,7 @@ func (d *DB) runOnce(pool *sql.DB, j *job, withIdem bool) bool {
 	stmts := map[string]*sql.Stmt{}
 	j.hooks, j.err, _ = d.call(ctx, tx, stmts, j, false, &rows)
 	if j.err == nil {
-		t := &Tx{d: d, tx: tx, ctx: ctx, jctx: j.ctx, stmts: stmts}
+		t := tx.tx(d, ctx, j.ctx, stmts)
 		if err := t.writeRows(&rows); err != nil {
 			j.err = deferredError(err)
 		}
@@ -263,7 +302,7 @@ func (d *DB) runOnce(pool *sql.DB, j *job, withIdem bool) bool {
 // job they shared one with failed; it reports false (the job did not commit).
 func (d *DB) retryIdem(q []idemResponse) bool {
 	ctx := context.Background()
-	tx, err := d.write.BeginTx(ctx, nil)
+	tx, err := d.begin(ctx, d.write)
 	if err == nil {
 		if err = d.storeIdem(ctx, tx, q); err == nil {
 			err = tx.Commit()
@@ -282,8 +321,8 @@ func (d *DB) retryIdem(q []idemResponse) bool {
 // used (its savepoint could not be set, released or rolled back).
 //
 // The rows the closure appends (Tx.Append) join rows when it succeeds.
-func (d *DB) call(ctx context.Context, tx *sql.Tx, stmts map[string]*sql.Stmt, j *job, savepoint bool, rows *rowBuf) (hooks []func(), err error, broken bool) {
-	t := &Tx{d: d, tx: tx, ctx: ctx, jctx: j.ctx, stmts: stmts}
+func (d *DB) call(ctx context.Context, tx *txn, stmts map[string]*sql.Stmt, j *job, savepoint bool, rows *rowBuf) (hooks []func(), err error, broken bool) {
+	t := tx.tx(d, ctx, j.ctx, stmts)
 	defer func() {
 		if err == nil && !broken {
 			rows.merge(&t.rows)

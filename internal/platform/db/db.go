@@ -27,13 +27,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	_ "github.com/jackc/pgx/v5/stdlib"       // PostgreSQL through pgx's database/sql driver
+	"github.com/jackc/pgx/v5/stdlib"         // PostgreSQL through pgx's database/sql driver
 	_ "github.com/ncruces/go-sqlite3/driver" // pure-Go SQLite (WebAssembly build run by wazero): no cgo, one static binary
 )
 
@@ -249,6 +248,12 @@ func (d *DB) openPostgres(ctx context.Context, dsn string, o Options) error {
 		if q.Get("statement_timeout") == "" {
 			q.Set("statement_timeout", "60000") // ms; bounds a writer stuck on a lock
 		}
+		if q.Get("plan_cache_mode") == "" {
+			// The writers' statements look rows up by key: one generic plan
+			// serves every execution, where the default would plan most of
+			// them again each time.
+			q.Set("plan_cache_mode", "force_generic_plan")
+		}
 		u.RawQuery = q.Encode()
 		wdsn = u.String()
 	}
@@ -432,6 +437,7 @@ func (d *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
 // away cannot interrupt a transaction that other callers share.
 type Tx struct {
 	d     *DB
+	conn  *sql.Conn // the connection tx runs on (PostgreSQL: Defer's pipeline goes through it)
 	tx    *sql.Tx
 	ctx   context.Context // the transaction's context
 	jctx  context.Context // the caller's context, for values
@@ -440,10 +446,15 @@ type Tx struct {
 	rows  rowBuf               // appended rows, written at the commit
 
 	// PostgreSQL only: statements queued by Defer, sent as one round trip.
-	pending     strings.Builder
-	pendingArgs []any
-	err         error // the first failure of a deferred statement
-	sent        bool  // something deferred has reached the server
+	pending []deferred
+	err     error // the first failure of a deferred statement
+	sent    bool  // something deferred has reached the server
+}
+
+// deferred is a statement queued by Defer.
+type deferred struct {
+	q    string
+	args []any
 }
 
 // Engine returns the engine the transaction runs on.
@@ -490,36 +501,32 @@ func (t *Tx) Defer(q string, args ...any) error {
 	if t.err != nil {
 		return t.err
 	}
-	// Renumber the placeholders after those already queued.
-	n := len(t.pendingArgs)
-	inStr := false
-	for i := 0; i < len(q); i++ {
-		c := q[i]
-		switch {
-		case c == '\'':
-			inStr = !inStr
-		case c == '?' && !inStr:
-			n++
-			t.pending.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		t.pending.WriteByte(c)
-	}
-	t.pending.WriteString(";\n")
-	t.pendingArgs = append(t.pendingArgs, args...)
+	t.pending = append(t.pending, deferred{q, args})
 	return nil
 }
 
-// flush sends the deferred statements (PostgreSQL).
+// flush sends the deferred statements (PostgreSQL) as one pipeline of
+// prepared statements: pgx keeps each text prepared on the connection, so
+// the server binds and runs them without parsing or planning them again,
+// and the whole queue costs one round trip.
 func (t *Tx) flush() error {
-	if t.err != nil || t.pending.Len() == 0 {
+	if t.err != nil || len(t.pending) == 0 {
 		return t.err
 	}
-	args := append([]any{pgx.QueryExecModeSimpleProtocol}, t.pendingArgs...)
+	var b pgx.Batch
+	for _, p := range t.pending {
+		b.Queue(t.d.Rebind(p.q), p.args...)
+	}
+	clear(t.pending)
+	t.pending = t.pending[:0]
 	t.sent = true
-	_, err := t.tx.ExecContext(t.ctx, t.pending.String(), args...)
-	t.pending.Reset()
-	t.pendingArgs = t.pendingArgs[:0]
+	err := t.conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("db: deferred statements need a pgx connection, not %T", dc)
+		}
+		return c.Conn().SendBatch(t.ctx, &b).Close()
+	})
 	if err != nil {
 		t.err = err
 	}

@@ -197,8 +197,8 @@ func (d *DB) requeueIdem(q []idemResponse) {
 
 // storeIdem writes queued responses in tx with one UPDATE per appendChunk
 // responses.
-func (d *DB) storeIdem(ctx context.Context, tx *sql.Tx, q []idemResponse) error {
-	t := &Tx{d: d, tx: tx, ctx: ctx, jctx: ctx}
+func (d *DB) storeIdem(ctx context.Context, tx *txn, q []idemResponse) error {
+	t := tx.tx(d, ctx, ctx, nil)
 	for len(q) > 0 {
 		n := min(len(q), appendChunk)
 		args := make([]any, 0, 5*n)
