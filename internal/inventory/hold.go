@@ -47,7 +47,6 @@ func (s *Service) Hold(tx *db.Tx, ch network.Channel, lines []HoldLine, ref Ref)
 // hold is Hold without the event.
 func (s *Service) hold(tx *db.Tx, ch network.Channel, lines []HoldLine, ref Ref, at int64) ([]levelEvent, error) {
 	capped := ch.MaxShareBP() < 10000
-	levels := make([]levelRow, len(lines))
 	changes := make([]change, len(lines))
 	for i := range lines {
 		ln := &lines[i]
@@ -60,14 +59,14 @@ func (s *Service) hold(tx *db.Tx, ch network.Channel, lines []HoldLine, ref Ref,
 		}
 		changes[i] = change{sku: ln.SKU, loc: ln.Location.ID, kind: Reserve, dHeld: ln.Qty, useSafety: true, buffer: ch.SafetyStock,
 			need: ln.Qty, refType: ref.Type, refID: ref.ID, actor: ref.Actor}
-		l, ok, err := s.update(tx, changes[i], at)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, insufficient(tx, ln.SKU, ln.Location.Code, ln.Location.ID, ln.Qty, ch.SafetyStock, true)
-		}
-		levels[i] = l
+	}
+	levels, failed, err := s.updateAll(tx, changes, at)
+	if err != nil {
+		return nil, err
+	}
+	if failed >= 0 {
+		ln := lines[failed]
+		return nil, insufficient(tx, ln.SKU, ln.Location.Code, ln.Location.ID, ln.Qty, ch.SafetyStock, true)
 	}
 	if err := s.recordAll(tx, changes, levels, at); err != nil {
 		return nil, err
@@ -112,26 +111,33 @@ func (s *Service) unhold(tx *db.Tx, ch network.Channel, lines []HoldLine, ref Re
 
 // unholdLines is unhold without the event.
 func (s *Service) unholdLines(tx *db.Tx, channelID int64, lines []HoldLine, ref Ref, reason string, sale bool, at int64) ([]levelEvent, error) {
-	evs := make([]levelEvent, len(lines))
+	changes := make([]change, len(lines))
 	for i, ln := range lines {
-		c := change{sku: ln.SKU, loc: ln.Location.ID, refType: ref.Type, refID: ref.ID, actor: ref.Actor, reason: reason,
+		changes[i] = change{sku: ln.SKU, loc: ln.Location.ID, refType: ref.Type, refID: ref.ID, actor: ref.Actor, reason: reason,
 			kind: Release, dHeld: -ln.Qty}
 		if sale {
-			c.kind, c.dOnHand = Sale, -ln.Qty
+			changes[i].kind, changes[i].dOnHand = Sale, -ln.Qty
 		}
-		l, ok, err := s.apply(tx, c, at)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, fmt.Errorf("inventory: %s %s: level of %s at %s vanished", ref.Type, ref.ID, ln.SKU.Code, ln.Location.Code)
-		}
+	}
+	levels, failed, err := s.updateAll(tx, changes, at)
+	if err != nil {
+		return nil, err
+	}
+	if failed >= 0 {
+		ln := lines[failed]
+		return nil, fmt.Errorf("inventory: %s %s: level of %s at %s vanished", ref.Type, ref.ID, ln.SKU.Code, ln.Location.Code)
+	}
+	if err := s.recordAll(tx, changes, levels, at); err != nil {
+		return nil, err
+	}
+	evs := make([]levelEvent, len(lines))
+	for i, ln := range lines {
 		if ln.Capped {
 			if err := s.moveShare(tx, channelID, ln.SKU.StyleID, ln.Qty, sale); err != nil {
 				return nil, err
 			}
 		}
-		evs[i] = evLevel(ln.SKU.Code, ln.Location.Code, l)
+		evs[i] = evLevel(ln.SKU.Code, ln.Location.Code, levels[i])
 	}
 	return evs, nil
 }
