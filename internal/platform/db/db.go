@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"         // PostgreSQL through pgx's database/sql driver
 	_ "github.com/ncruces/go-sqlite3/driver" // pure-Go SQLite (WebAssembly build run by wazero): no cgo, one static binary
 )
@@ -486,7 +487,7 @@ func (t *Tx) prep(q string) (*sql.Stmt, string, error) {
 // Defer runs a statement whose result the caller does not need (rows of
 // an append-only table go through Append instead). On SQLite it runs at
 // once. On PostgreSQL it is queued and sent together with the other queued
-// statements in one round trip, before the closure's next Exec or when the
+// statements in one round trip, with the closure's next Exec or when the
 // closure returns; its failure then fails the closure, which is rolled back
 // as a whole.
 //
@@ -513,28 +514,72 @@ func (t *Tx) flush() error {
 	if t.err != nil || len(t.pending) == 0 {
 		return t.err
 	}
+	_, err := t.send(nil)
+	return err
+}
+
+// send runs the deferred statements and then next (when not nil) in one
+// pipeline, and returns next's command tag. A deferred statement's failure
+// is kept in t.err; next's own failure is only returned.
+func (t *Tx) send(next *deferred) (pgconn.CommandTag, error) {
 	var b pgx.Batch
 	for _, p := range t.pending {
 		b.Queue(t.d.Rebind(p.q), p.args...)
 	}
+	n := len(t.pending)
+	if next != nil {
+		b.Queue(t.d.Rebind(next.q), next.args...)
+	}
 	clear(t.pending)
 	t.pending = t.pending[:0]
 	t.sent = true
+	var tag pgconn.CommandTag
+	var nextErr error
 	err := t.conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("db: deferred statements need a pgx connection, not %T", dc)
 		}
-		return c.Conn().SendBatch(t.ctx, &b).Close()
+		br := c.Conn().SendBatch(t.ctx, &b)
+		for range n {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return err
+			}
+		}
+		if next != nil {
+			if tag, nextErr = br.Exec(); nextErr != nil {
+				br.Close()
+				return nil
+			}
+		}
+		return br.Close()
 	})
 	if err != nil {
 		t.err = err
+		return tag, err
 	}
-	return t.err
+	return tag, nextErr
 }
 
-// Exec runs a statement in the transaction, after the deferred ones.
+// result is the sql.Result of a statement sent in a pipeline.
+type result int64
+
+func (r result) LastInsertId() (int64, error) {
+	return 0, errors.New("db: no LastInsertId on PostgreSQL; use RETURNING")
+}
+func (r result) RowsAffected() (int64, error) { return int64(r), nil }
+
+// Exec runs a statement in the transaction, after the deferred ones (on
+// PostgreSQL in the same round trip as them).
 func (t *Tx) Exec(q string, args ...any) (sql.Result, error) {
+	if t.d.Engine == Postgres && t.err == nil && len(t.pending) > 0 {
+		tag, err := t.send(&deferred{q, args})
+		if err != nil {
+			return nil, err
+		}
+		return result(tag.RowsAffected()), nil
+	}
 	if err := t.flush(); err != nil {
 		return nil, err
 	}

@@ -158,6 +158,52 @@ func TestDeferredFailureUndoesOnlyItsClosure(t *testing.T) {
 	})
 }
 
+// An Exec after deferred statements runs after them (on PostgreSQL in the
+// same round trip), sees their rows and counts them; when a deferred
+// statement fails, the Exec after it fails and the closure leaves nothing.
+func TestExecAfterDeferred(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		var n int64
+		err := d.Write(ctx, func(tx *db.Tx) error {
+			for i := range 3 {
+				if err := tx.Defer(`INSERT INTO events (topic, subject, payload, created_at) VALUES ('after', ?, '{}', 0)`, fmt.Sprint(i)); err != nil {
+					return err
+				}
+			}
+			res, err := tx.Exec(`UPDATE events SET payload = '[]' WHERE topic = 'after'`)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil || n != 3 {
+			t.Fatalf("rows affected %d, err %v; want the 3 deferred rows", n, err)
+		}
+		err = d.Write(ctx, func(tx *db.Tx) error {
+			if err := tx.Defer(`INSERT INTO events (topic, subject, payload, created_at) VALUES ('after', 'x', '{}', 0)`); err != nil {
+				return err
+			}
+			if err := tx.Defer(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'dup', 0)`); err != nil {
+				return err
+			}
+			_, err := tx.Exec(`UPDATE events SET payload = '{}' WHERE topic = 'after'`)
+			return err
+		})
+		if err == nil {
+			t.Fatal("a failed deferred statement did not fail the write")
+		}
+		var rows, changed int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*), COUNT(*) FILTER (WHERE payload <> '[]') FROM events WHERE topic = 'after'`).Scan(&rows, &changed); err != nil {
+			t.Fatal(err)
+		}
+		if rows != 3 || changed != 0 {
+			t.Fatalf("after the failed write: %d rows, %d changed; want 3 and 0", rows, changed)
+		}
+	})
+}
+
 // TestDeadlockRunAgain: two writes on different PostgreSQL committers take
 // the same two rows in opposite orders, so the server kills one of them as
 // a deadlock victim; the store runs that write again on its own, and both
