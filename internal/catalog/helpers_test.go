@@ -21,8 +21,7 @@ func newService(d *db.DB) *Service {
 
 // ean13 returns a valid EAN-13 barcode made from n.
 func ean13(n int) string {
-	body := fmt.Sprintf("690%09d", n)
-	return body + string(rune('0'+CheckDigit(body)))
+	return WithCheckDigit(fmt.Sprintf("690%09d", n))
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -234,6 +234,9 @@ func ValidBarcode(s string) bool {
 	return int(s[len(s)-1]-'0') == CheckDigit(s[:len(s)-1])
 }
 
+// WithCheckDigit completes a GTIN's other digits with their check digit.
+func WithCheckDigit(digits string) string { return digits + string(rune('0'+CheckDigit(digits))) }
+
 // CheckDigit is the GS1 check digit of a GTIN's other digits: weights 3
 // and 1 alternate from the rightmost digit, and the check digit brings the
 // sum to a multiple of 10. Non-digits count as 0.

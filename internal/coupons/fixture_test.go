@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -109,10 +108,7 @@ type fixture struct {
 
 var worldCodes = []string{"SH-NJD", "SH-XJH", "CW-JX"}
 
-func ean(n int) string {
-	body := fmt.Sprintf("69%010d", n)
-	return body + fmt.Sprint(catalog.CheckDigit(body))
-}
+func ean(n int) string { return catalog.WithCheckDigit(fmt.Sprintf("69%010d", n)) }
 
 // newFixture wires catalog, network, inventory, orders (with the coupons
 // step before shipping and the coupons hooks) and coupons over d, with
@@ -139,19 +135,7 @@ func newFixture(t testing.TB, d *db.DB) *fixture {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	var locs []network.Location
-	for _, l := range demo.Locations() {
-		if slices.Contains(worldCodes, l.Code) {
-			locs = append(locs, l)
-		}
-	}
-	var chans []network.Channel
-	for _, c := range demo.Channels() {
-		c.Locations = slices.DeleteFunc(c.Locations, func(code string) bool { return !slices.Contains(worldCodes, code) })
-		if len(c.Locations) > 0 {
-			chans = append(chans, c)
-		}
-	}
+	locs, chans := demo.Network(worldCodes...)
 	if err := f.net.BulkUpsert(ctx, locs, chans); err != nil {
 		t.Fatal(err)
 	}

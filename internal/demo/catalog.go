@@ -203,7 +203,7 @@ func genCatalog(r *rand.Rand) ([]catalog.Style, []styleInfo) {
 					item++
 					st.SKUs = append(st.SKUs, catalog.SKU{
 						Code: code + "-" + col.code + "-" + sz.code, StyleCode: code, Color: col.name, Size: sz.label,
-						Barcode: digits + string(rune('0'+catalog.CheckDigit(digits))), ListPrice: list, Cost: cost, Active: true,
+						Barcode: catalog.WithCheckDigit(digits), ListPrice: list, Cost: cost, Active: true,
 					})
 					info.sizeWeight = append(info.sizeWeight, sz.weight)
 				}

@@ -1,6 +1,10 @@
 package demo
 
-import "github.com/omni-retail/omni/internal/network"
+import (
+	"slices"
+
+	"github.com/omni-retail/omni/internal/network"
+)
 
 // Regions of the demo network.
 const (
@@ -127,4 +131,24 @@ func Channels() []network.Channel {
 		{Code: "live", Name: "Omni 抖音直播间", Kind: network.LiveStream, SafetyStock: 2, MaxSharePct: 30, Locations: live, Active: true},
 		{Code: "pos", Name: "门店收银", Kind: network.POS, SafetyStock: 0, MaxSharePct: 100, Locations: pos, Active: true},
 	}
+}
+
+// Network returns the demo locations with the given codes and the demo
+// channels restricted to them; a channel left without a location is
+// dropped. Tests build small worlds with it.
+func Network(codes ...string) ([]network.Location, []network.Channel) {
+	var locs []network.Location
+	for _, l := range Locations() {
+		if slices.Contains(codes, l.Code) {
+			locs = append(locs, l)
+		}
+	}
+	var chans []network.Channel
+	for _, c := range Channels() {
+		c.Locations = slices.DeleteFunc(c.Locations, func(code string) bool { return !slices.Contains(codes, code) })
+		if len(c.Locations) > 0 {
+			chans = append(chans, c)
+		}
+	}
+	return locs, chans
 }

@@ -36,10 +36,7 @@ type fixture struct {
 }
 
 // ean builds a valid EAN-13 from a 12-digit body.
-func ean(n int) string {
-	body := fmt.Sprintf("69%010d", n)
-	return body + fmt.Sprint(catalog.CheckDigit(body))
-}
+func ean(n int) string { return catalog.WithCheckDigit(fmt.Sprintf("69%010d", n)) }
 
 // newFixture builds the services over d with two styles, a small network
 // and three channels:

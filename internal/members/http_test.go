@@ -15,7 +15,6 @@ import (
 	"github.com/omni-retail/omni/internal/catalog"
 	"github.com/omni-retail/omni/internal/demo"
 	"github.com/omni-retail/omni/internal/inventory"
-	"github.com/omni-retail/omni/internal/network"
 	"github.com/omni-retail/omni/internal/platform/auth"
 	"github.com/omni-retail/omni/internal/platform/config"
 	"github.com/omni-retail/omni/internal/platform/db"
@@ -49,22 +48,10 @@ func newHTTP(t *testing.T, d *db.DB) *hEnv {
 	m := app.Modules
 	body := "690000000001"
 	if _, err := m.Catalog.BulkUpsert(ctx, []catalog.Style{{Code: "TEE", Name: "T恤", Category: "T恤", Lifecycle: catalog.Classic, LaunchDate: "2026-03-01",
-		SKUs: []catalog.SKU{{Code: "TEE-BLK-M", Color: "黑色", Size: "M", Barcode: body + fmt.Sprint(catalog.CheckDigit(body)), ListPrice: 10000, Cost: 3000, Active: true}}}}); err != nil {
+		SKUs: []catalog.SKU{{Code: "TEE-BLK-M", Color: "黑色", Size: "M", Barcode: catalog.WithCheckDigit(body), ListPrice: 10000, Cost: 3000, Active: true}}}}); err != nil {
 		t.Fatal(err)
 	}
-	var locs []network.Location
-	for _, l := range demo.Locations() {
-		if slices.Contains(worldCodes, l.Code) {
-			locs = append(locs, l)
-		}
-	}
-	var chans []network.Channel
-	for _, c := range demo.Channels() {
-		c.Locations = slices.DeleteFunc(c.Locations, func(code string) bool { return !slices.Contains(worldCodes, code) })
-		if len(c.Locations) > 0 {
-			chans = append(chans, c)
-		}
-	}
+	locs, chans := demo.Network(worldCodes...)
 	if err := m.Network.BulkUpsert(ctx, locs, chans); err != nil {
 		t.Fatal(err)
 	}

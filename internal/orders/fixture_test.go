@@ -3,7 +3,6 @@ package orders_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -47,10 +46,7 @@ var worldCodes = []string{"SH-NJD", "SH-XJH", "SH-LJZ", "FW-SH-JA", "CW-JX"}
 // fixtureSKUs are the fixture's SKUs; every one lists at 99 CNY but the coat.
 var fixtureSKUs = []string{"TEE-BLK-M", "TEE-WHT-M", "COAT-BLK-M"}
 
-func ean(n int) string {
-	body := fmt.Sprintf("69%010d", n)
-	return body + fmt.Sprint(catalog.CheckDigit(body))
-}
+func ean(n int) string { return catalog.WithCheckDigit(fmt.Sprintf("69%010d", n)) }
 
 // newFixture wires catalog, network, inventory and orders over d, with
 // the demo's locations worldCodes and the demo channels restricted to
@@ -76,30 +72,11 @@ func newFixture(t testing.TB, d *db.DB) *fixture {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	locs, chans := demoWorld(worldCodes)
+	locs, chans := demo.Network(worldCodes...)
 	if err := f.net.BulkUpsert(ctx, locs, chans); err != nil {
 		t.Fatal(err)
 	}
 	return f
-}
-
-// demoWorld returns the demo locations with the given codes and the demo
-// channels restricted to them.
-func demoWorld(codes []string) ([]network.Location, []network.Channel) {
-	var locs []network.Location
-	for _, l := range demo.Locations() {
-		if slices.Contains(codes, l.Code) {
-			locs = append(locs, l)
-		}
-	}
-	var chans []network.Channel
-	for _, c := range demo.Channels() {
-		c.Locations = slices.DeleteFunc(c.Locations, func(code string) bool { return !slices.Contains(codes, code) })
-		if len(c.Locations) > 0 {
-			chans = append(chans, c)
-		}
-	}
-	return locs, chans
 }
 
 func (f *fixture) receive(t testing.TB, loc, sku string, qty int64) {

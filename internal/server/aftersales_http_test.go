@@ -57,7 +57,7 @@ func newAfterSalesEnv(t *testing.T, d *db.DB) *asEnv {
 	m := app.Modules
 	ean := func(n int) string {
 		body := fmt.Sprintf("69100000%04d", n)
-		return body + fmt.Sprint(catalog.CheckDigit(body))
+		return catalog.WithCheckDigit(body)
 	}
 	if _, err := m.Catalog.BulkUpsert(ctx, []catalog.Style{
 		{Code: "TEE", Name: "基础T恤", Category: "T恤", Lifecycle: catalog.Classic, LaunchDate: "2026-03-01", SKUs: []catalog.SKU{

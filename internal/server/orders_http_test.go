@@ -203,7 +203,7 @@ func (e *oEnv) scene(t *testing.T, prefix string) *oScene {
 	sku := func(name, color string, price int64) catalog.SKU {
 		e.seq++
 		body := fmt.Sprintf("6920%08d", e.seq)
-		e.barcode[s.sku(name)] = body + fmt.Sprint(catalog.CheckDigit(body))
+		e.barcode[s.sku(name)] = catalog.WithCheckDigit(body)
 		return catalog.SKU{Code: s.sku(name), Color: color, Size: "M", Barcode: e.barcode[s.sku(name)], ListPrice: price, Cost: price / 3, Active: true}
 	}
 	if _, err := e.app.Modules.Catalog.BulkUpsert(ctx, []catalog.Style{

@@ -43,7 +43,7 @@ func newEnv(t *testing.T, d *db.DB) *env {
 	m := app.Modules
 	body := "690000000001"
 	if _, err := m.Catalog.BulkUpsert(ctx, []catalog.Style{{Code: "TEE", Name: "基础T恤", Category: "T恤", Lifecycle: catalog.Classic, LaunchDate: "2026-03-01",
-		SKUs: []catalog.SKU{{Code: "TEE-BLK-M", Color: "黑色", Size: "M", Barcode: body + fmt.Sprint(catalog.CheckDigit(body)), ListPrice: 9900, Cost: 3000, Active: true}}}}); err != nil {
+		SKUs: []catalog.SKU{{Code: "TEE-BLK-M", Color: "黑色", Size: "M", Barcode: catalog.WithCheckDigit(body), ListPrice: 9900, Cost: 3000, Active: true}}}}); err != nil {
 		t.Fatal(err)
 	}
 	caps := network.Capabilities{POS: true, Pickup: true}
