@@ -100,9 +100,8 @@ func (s *Service) apply(tx *db.Tx, c change, at int64) (l levelRow, ok bool, err
 // every line succeeds before writing anything else call record afterwards.
 func (s *Service) update(tx *db.Tx, c change, at int64) (l levelRow, ok bool, err error) {
 	l = levelRow{sku: c.sku.ID, loc: c.loc, style: c.sku.StyleID}
-	guarded := c.need > 0 || c.useSafety || c.buffer > 0
 	var row *sql.Row
-	if !guarded && c.dOnHand >= 0 && c.dHeld >= 0 && c.dTransit >= 0 {
+	if c.creates() {
 		// Pure increments create the level on first use.
 		row = tx.QueryRow(`INSERT INTO stock_levels (sku_id, location_id, style_id, on_hand, reserved, in_transit, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -155,29 +154,23 @@ func (s *Service) updateAll(tx *db.Tx, cs []change, at int64) (ls []levelRow, fa
 		return ls, -1, nil
 	}
 	// The first row's casts type the VALUES columns on PostgreSQL.
-	var q strings.Builder
-	q.WriteString(`UPDATE stock_levels
-		SET on_hand = on_hand + v.column3, reserved = reserved + v.column4, in_transit = in_transit + v.column5, updated_at = ?
-		FROM (VALUES (CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT),
-			CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))`)
+	vals := strings.Repeat("CAST(? AS BIGINT), ", 7) + "CAST(? AS BIGINT)"
+	vals = "(" + vals + ")" + strings.TrimPrefix(db.ValuesList(len(cs), 8), "(?, ?, ?, ?, ?, ?, ?, ?)")
 	args := make([]any, 0, 1+8*len(cs))
 	args = append(args, at)
-	for i, c := range cs {
-		if i > 0 {
-			q.WriteString(", (?, ?, ?, ?, ?, ?, ?, ?)")
-		}
+	for _, c := range cs {
 		safety := 0
 		if c.useSafety {
 			safety = 1
 		}
 		args = append(args, c.sku.ID, c.loc, c.dOnHand, c.dHeld, c.dTransit, safety, c.buffer, c.need)
 	}
-	q.WriteString(`) AS v
+	got := make(map[levelKey]levelRow, len(cs))
+	rows, err := tx.Query(`UPDATE stock_levels
+		SET on_hand = on_hand + v.column3, reserved = reserved + v.column4, in_transit = in_transit + v.column5, updated_at = ?
+		FROM (VALUES `+vals+`) AS v
 		WHERE sku_id = v.column1 AND location_id = v.column2 AND on_hand - reserved - safety_stock * v.column6 - v.column7 >= v.column8
-		RETURNING sku_id, location_id, ` + levelCols)
-	type key struct{ sku, loc int64 }
-	got := make(map[key]levelRow, len(cs))
-	rows, err := tx.Query(q.String(), args...)
+		RETURNING sku_id, location_id, `+levelCols, args...)
 	if err != nil {
 		return nil, -1, fmt.Errorf("inventory: update levels: %w", err)
 	}
@@ -187,14 +180,14 @@ func (s *Service) updateAll(tx *db.Tx, cs []change, at int64) (ls []levelRow, fa
 			rows.Close()
 			return nil, -1, fmt.Errorf("inventory: update levels: %w", err)
 		}
-		got[key{l.sku, l.loc}] = l
+		got[levelKey{l.sku, l.loc}] = l
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, -1, fmt.Errorf("inventory: update levels: %w", err)
 	}
 	for i, c := range cs {
-		l, ok := got[key{c.sku.ID, c.loc}]
+		l, ok := got[levelKey{c.sku.ID, c.loc}]
 		if !ok {
 			return nil, i, nil
 		}
@@ -204,16 +197,25 @@ func (s *Service) updateAll(tx *db.Tx, cs []change, at int64) (ls []levelRow, fa
 	return ls, -1, nil
 }
 
-// updatable reports whether changes can share one UPDATE: every one
-// changes an existing level (update's second form) and no level twice.
+// levelKey names a stock level.
+type levelKey struct{ sku, loc int64 }
+
+// creates reports whether c may create its level: an unguarded pure
+// increment, which update writes as an upsert.
+func (c change) creates() bool {
+	guarded := c.need > 0 || c.useSafety || c.buffer > 0
+	return !guarded && c.dOnHand >= 0 && c.dHeld >= 0 && c.dTransit >= 0
+}
+
+// updatable reports whether changes can share one UPDATE: none may create
+// its level and none names a level twice.
 func updatable(cs []change) bool {
-	seen := make(map[[2]int64]bool, len(cs))
+	seen := make(map[levelKey]bool, len(cs))
 	for _, c := range cs {
-		guarded := c.need > 0 || c.useSafety || c.buffer > 0
-		if !guarded && c.dOnHand >= 0 && c.dHeld >= 0 && c.dTransit >= 0 {
-			return false // an increment may create its level: update's upsert
+		if c.creates() {
+			return false
 		}
-		k := [2]int64{c.sku.ID, c.loc}
+		k := levelKey{c.sku.ID, c.loc}
 		if seen[k] {
 			return false
 		}

@@ -216,7 +216,7 @@ func (d *DB) storeIdem(ctx context.Context, tx *txn, q []idemResponse) error {
 // storeIdemSQL is the UPDATE of n stored responses.
 func (d *DB) storeIdemSQL(n int) string {
 	return d.generated("store responses", n, func() string {
-		vals := valuesList(n, 5)
+		vals := ValuesList(n, 5)
 		if d.Engine == Postgres {
 			// PostgreSQL types the columns of a VALUES list from its rows.
 			vals = "(?::text, ?::text, ?::int, ?::text, ?::bytea)" + strings.TrimPrefix(vals, "(?, ?, ?, ?, ?)")

@@ -89,8 +89,9 @@ func (d *DB) generated(what string, rows int, build func() string) string {
 	return q
 }
 
-// valuesList is "(?, ?), (?, ?)" for rows rows of cols columns.
-func valuesList(rows, cols int) string {
+// ValuesList is "(?, ?), (?, ?)" for rows rows of cols columns: the list of
+// a multi-row INSERT, or of an UPDATE … FROM (VALUES …).
+func ValuesList(rows, cols int) string {
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
 	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
 }
@@ -98,7 +99,7 @@ func valuesList(rows, cols int) string {
 // insertRows is the INSERT of rows rows into into (cached: the same few
 // texts recur, and SQLite prepares each once).
 func (d *DB) insertRows(into string, cols, rows int) string {
-	return d.generated(into, rows, func() string { return "INSERT INTO " + into + " VALUES " + valuesList(rows, cols) })
+	return d.generated(into, rows, func() string { return "INSERT INTO " + into + " VALUES " + ValuesList(rows, cols) })
 }
 
 // writeRows writes the gathered rows in t's transaction (on PostgreSQL in
