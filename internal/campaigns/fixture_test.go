@@ -129,13 +129,11 @@ func join(m int64) campaigns.JoinRequest {
 	return campaigns.JoinRequest{MemberID: m, Channel: "app", Mode: fulfilment.Pickup, Store: "SH-NJD"}
 }
 
-func (f *fixture) pay(t *testing.T, order int64) orders.Order {
+func (f *fixture) pay(t *testing.T, order int64) {
 	t.Helper()
-	o, err := f.ord.Pay(context.Background(), order, orders.PayRequest{Provider: "test"})
-	if err != nil {
+	if _, err := f.ord.Pay(context.Background(), order, orders.PayRequest{Provider: "test"}); err != nil {
 		t.Fatalf("pay order %d: %v", order, err)
 	}
-	return o
 }
 
 // events counts the events of a topic about a subject.

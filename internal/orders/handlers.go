@@ -61,7 +61,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) error {
 
 // Pay handles POST /api/v1/orders/{id}/payments.
 func (h *Handler) Pay(w http.ResponseWriter, r *http.Request) error {
-	return web.DecodedByID(w, r, http.StatusOK, func(id int64, in PayRequest) (Order, error) { return h.S.Pay(r.Context(), id, in) })
+	return web.DecodedByID(w, r, http.StatusOK, func(id int64, in PayRequest) (PaymentResult, error) { return h.S.Pay(r.Context(), id, in) })
 }
 
 // Refund handles POST /api/v1/orders/{id}/refunds.

@@ -119,7 +119,8 @@ func (s *Service) settleFree(tx *db.Tx, p *placement) error {
 	if p.quote.Total != 0 || p.exchangeOf != nil {
 		return nil
 	}
-	return s.capture(tx, p.id, 0, 0, p.actor, p.at)
+	_, err := s.capture(tx, p.id, 0, 0, p.actor, p.at)
+	return err
 }
 
 // Gate holds orders back from fulfilment: a group-buy order waits until

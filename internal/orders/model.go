@@ -165,6 +165,31 @@ type Payment struct {
 	CapturedAt  *time.Time    `json:"captured_at,omitempty"`
 }
 
+// PaymentResult answers a payment: the tender recorded and the state it
+// left the order in. The whole order is GET /api/v1/orders/{id}.
+type PaymentResult struct {
+	Payment Payment    `json:"payment"`
+	Order   OrderState `json:"order"`
+}
+
+// OrderState is an order's status and money after a change.
+type OrderState struct {
+	ID           int64      `json:"id"`
+	Number       string     `json:"number"`
+	Status       Status     `json:"status"`
+	Total        int64      `json:"total"`
+	Paid         int64      `json:"paid"`
+	Due          int64      `json:"due" description:"fen still to pay"`
+	PaidAt       *time.Time `json:"paid_at,omitempty"`
+	AvailableFor []Status   `json:"next" description:"the states this order may move to"`
+}
+
+// of completes st for order id of mode m.
+func (st OrderState) of(id int64, m fulfilment.Mode) OrderState {
+	st.ID, st.Number, st.Due, st.AvailableFor = id, number(id), max(0, st.Total-st.Paid), Next(m, st.Status)
+	return st
+}
+
 // PayRequest pays (part of) an order.
 type PayRequest struct {
 	Provider string `json:"provider" required:"true" enum:"offline,test,wechat,alipay"`

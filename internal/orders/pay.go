@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
+	"github.com/omni-retail/omni/internal/fulfilment"
 	"github.com/omni-retail/omni/internal/payments"
 	"github.com/omni-retail/omni/internal/platform/auth"
 	"github.com/omni-retail/omni/internal/platform/db"
@@ -31,10 +33,12 @@ func tradeNo(prefix string, id int64) string {
 	return prefix + strconv.FormatInt(id, 10) + "_" + hex.EncodeToString(b) // letters, digits and _ only: accepted by WeChat Pay and Alipay
 }
 
-// Pay records a tender for an order. Paying an order that is no longer
+// Pay records a tender for an order and answers with the tender and the
+// state it left the order in (the whole order is Get's; leaving it out
+// spares paying a read of the order). Paying an order that is no longer
 // waiting for payment is a 409 naming its state (retry with the same
 // Idempotency-Key to get the first answer again).
-func (s *Service) Pay(ctx context.Context, id int64, in PayRequest) (Order, error) {
+func (s *Service) Pay(ctx context.Context, id int64, in PayRequest) (PaymentResult, error) {
 	var v errs.Validator
 	v.OneOf(in.Provider, "provider", payments.Offline, payments.Test, payments.WeChat, payments.Alipay)
 	v.Check(in.Amount >= 0, "amount", "out_of_range", "must not be negative")
@@ -43,57 +47,71 @@ func (s *Service) Pay(ctx context.Context, id int64, in PayRequest) (Order, erro
 		v.OneOf(in.Method, "method", "cash", "card")
 	}
 	if err := v.Err(); err != nil {
-		return Order{}, err
+		return PaymentResult{}, err
 	}
 	actor := auth.Actor(ctx)
+	var res PaymentResult
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
-		_, err := s.payTx(tx, id, in, actor, s.now().UnixMilli())
+		var err error
+		res, err = s.payTx(tx, id, in, actor, s.now().UnixMilli())
 		return err
 	})
 	if err != nil {
-		return Order{}, err
+		return PaymentResult{}, err
 	}
-	return s.Get(ctx, id)
+	return res, nil
 }
 
 // payTx records a tender in tx; immediate tenders are captured at once.
-func (s *Service) payTx(tx *db.Tx, id int64, in PayRequest, actor string, at int64) (int64, error) {
+func (s *Service) payTx(tx *db.Tx, id int64, in PayRequest, actor string, at int64) (PaymentResult, error) {
 	// One statement checks the state, takes the default amount (what is
 	// still due) and records the tender; the capture below is the guard
 	// against paying more than the total.
-	status := string(PaymentPending)
+	status := PaymentPending
 	var captured any
 	if immediate(in.Provider) {
-		status, captured = string(PaymentCaptured), at
+		status, captured = PaymentCaptured, at
 	}
 	var pid, amount int64
+	trade := tradeNo("P", id)
 	err := tx.QueryRow(`INSERT INTO payments (order_id, provider, method, amount, status, out_trade_no, created_at, captured_at, updated_at)
 		SELECT id, ?, ?, CASE WHEN ? > 0 THEN ? ELSE total - paid END, ?, ?, ?, ?, ? FROM orders
 		WHERE id = ? AND status = 'created' AND paid + (CASE WHEN ? > 0 THEN ? ELSE total - paid END) <= total AND paid < total
 		RETURNING id, amount`,
-		in.Provider, in.Method, in.Amount, in.Amount, status, tradeNo("P", id), at, captured, at, id, in.Amount, in.Amount).Scan(&pid, &amount)
+		in.Provider, in.Method, in.Amount, in.Amount, string(status), trade, at, captured, at, id, in.Amount, in.Amount).Scan(&pid, &amount)
 	if errors.Is(err, sql.ErrNoRows) {
 		var st string
 		var total, paid int64
 		err := tx.QueryRow(`SELECT status, total, paid FROM orders WHERE id = ?`, id).Scan(&st, &total, &paid)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			return 0, ErrNotFound.Withf("no order %d", id)
+			return PaymentResult{}, ErrNotFound.Withf("no order %d", id)
 		case err != nil:
-			return 0, fmt.Errorf("orders: read order: %w", err)
+			return PaymentResult{}, fmt.Errorf("orders: read order: %w", err)
 		case Status(st) != Created:
-			return 0, ErrState.Withf("order %s is %s: it takes no more payments", number(id), st).
+			return PaymentResult{}, ErrState.Withf("order %s is %s: it takes no more payments", number(id), st).
 				With("current_status", st).With("requested_status", string(Paid))
 		}
-		return 0, ErrOverpay.Withf("amount: %d fen is more than the %d fen still due", in.Amount, total-paid).With("field", "amount").With("due", total-paid)
+		return PaymentResult{}, ErrOverpay.Withf("amount: %d fen is more than the %d fen still due", in.Amount, total-paid).With("field", "amount").With("due", total-paid)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("orders: insert payment: %w", err)
+		return PaymentResult{}, fmt.Errorf("orders: insert payment: %w", err)
 	}
+	when := time.UnixMilli(at).UTC()
+	res := PaymentResult{Payment: Payment{ID: pid, Provider: in.Provider, Method: in.Method, Amount: amount, Status: status,
+		OutTradeNo: trade, CreatedAt: when}}
 	if !immediate(in.Provider) {
-		return pid, s.ob.Append(tx, "payment.pending", number(id), map[string]any{"order": id, "payment": pid, "provider": in.Provider, "amount": amount})
+		var mode string
+		var st OrderState
+		if err := tx.QueryRow(`SELECT status, mode, total, paid FROM orders WHERE id = ?`, id).Scan(&st.Status, &mode, &st.Total, &st.Paid); err != nil {
+			return PaymentResult{}, fmt.Errorf("orders: read order: %w", err)
+		}
+		res.Order = st.of(id, fulfilment.Mode(mode))
+		return res, s.ob.Append(tx, "payment.pending", number(id), map[string]any{"order": id, "payment": pid, "provider": in.Provider, "amount": amount})
 	}
-	return pid, s.capture(tx, id, pid, amount, actor, at)
+	res.Payment.CapturedAt = &when
+	res.Order, err = s.capture(tx, id, pid, amount, actor, at)
+	return res, err
 }
 
 // capture counts a captured payment towards its order and, when the order
@@ -101,45 +119,49 @@ func (s *Service) payTx(tx *db.Tx, id int64, in PayRequest, actor string, at int
 // allocated (its stock was held at checkout), to presale when it waits for
 // stock, or for a POS sale to paid (the till completes it). The order
 // passes through paid either way, and both changes are recorded.
-func (s *Service) capture(tx *db.Tx, id, pid, amount int64, actor string, at int64) error {
+//
+// It returns where the payment left the order.
+func (s *Service) capture(tx *db.Tx, id, pid, amount int64, actor string, at int64) (OrderState, error) {
 	var paid, total int64
 	var mode string
-	var presale, member sql.NullInt64
+	var presale, member, paidAt sql.NullInt64
 	var status string
 	err := tx.QueryRow(`UPDATE orders SET paid = paid + ?, updated_at = ?,
 			status = CASE WHEN paid + ? < total THEN status WHEN mode = 'pos' THEN 'paid' WHEN presale_id IS NOT NULL THEN 'presale' ELSE 'allocated' END,
 			paid_at = CASE WHEN paid + ? < total THEN paid_at ELSE ? END,
 			expires_at = CASE WHEN paid + ? < total THEN expires_at ELSE NULL END
 		WHERE id = ? AND status = 'created' AND paid + ? <= total
-		RETURNING paid, total, mode, presale_id, status, member_id`, amount, at, amount, amount, at, amount, id, amount).Scan(&paid, &total, &mode, &presale, &status, &member)
+		RETURNING paid, total, mode, presale_id, status, member_id, paid_at`, amount, at, amount, amount, at, amount, id, amount).
+		Scan(&paid, &total, &mode, &presale, &status, &member, &paidAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		var st string
 		_ = tx.QueryRow(`SELECT status FROM orders WHERE id = ?`, id).Scan(&st)
-		return ErrState.Withf("order %s is %s and takes no more payments", number(id), st).With("current_status", st)
+		return OrderState{}, ErrState.Withf("order %s is %s and takes no more payments", number(id), st).With("current_status", st)
 	}
 	if err != nil {
-		return fmt.Errorf("orders: count payment: %w", err)
+		return OrderState{}, fmt.Errorf("orders: count payment: %w", err)
 	}
+	st := OrderState{Status: Status(status), Total: total, Paid: paid, PaidAt: msPtr(paidAt)}.of(id, fulfilment.Mode(mode))
 	if paid < total {
-		return s.ob.Append(tx, "payment.captured", number(id), map[string]any{"order": id, "payment": pid, "amount": amount, "paid": paid, "total": total})
+		return st, s.ob.Append(tx, "payment.captured", number(id), map[string]any{"order": id, "payment": pid, "amount": amount, "paid": paid, "total": total})
 	}
 	if member.Valid {
 		if err := s.loyaltyEvent(tx, id, at, func(l Loyalty, f OrderFacts) error { return l.OrderPaid(tx, f) }); err != nil {
-			return err
+			return OrderState{}, err
 		}
 	}
 	// The order.paid event names the payment that completed it.
 	switch Status(status) {
 	case PresaleWait:
-		return s.changedPath(tx, id, "waiting for the presale's stock", actor, at, Created, Paid, PresaleWait)
+		return st, s.changedPath(tx, id, "waiting for the presale's stock", actor, at, Created, Paid, PresaleWait)
 	case Allocated:
-		return s.changedPath(tx, id, "stock held at checkout", actor, at, Created, Paid, Allocated)
+		return st, s.changedPath(tx, id, "stock held at checkout", actor, at, Created, Paid, Allocated)
 	}
 	note := fmt.Sprintf("payment %d", pid)
 	if pid == 0 {
 		note = "nothing to pay"
 	}
-	return s.changedPath(tx, id, note, actor, at, Created, Paid)
+	return st, s.changedPath(tx, id, note, actor, at, Created, Paid)
 }
 
 // Refund gives money back to the order's tenders, the latest first.
@@ -277,7 +299,7 @@ func (s *Service) Notify(ctx context.Context, n payments.Notification) error {
 			if k, _ := res.RowsAffected(); k == 0 {
 				return nil // already captured (or failed)
 			}
-			err = s.capture(tx, order, pid, amount, n.Provider, at)
+			_, err = s.capture(tx, order, pid, amount, n.Provider, at)
 			if !errors.Is(err, ErrState) {
 				return err
 			}

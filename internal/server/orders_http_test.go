@@ -346,6 +346,21 @@ func oWantStatus(t *testing.T, r resp, status string) {
 	}
 }
 
+// oTradeNo is the out_trade_no of the tender a payment's answer recorded.
+func oTradeNo(r resp) string { return r.body["payment"].(map[string]any)["out_trade_no"].(string) }
+
+// oPaid checks a payment's answer: the order's state after it, and the
+// tender it recorded.
+func oPaid(t *testing.T, r resp, status string, amount, paid int64) {
+	t.Helper()
+	o, _ := r.body["order"].(map[string]any)
+	p, _ := r.body["payment"].(map[string]any)
+	total, _ := o["total"].(float64)
+	if o["status"] != status || o["paid"] != float64(paid) || o["due"] != total-float64(paid) || p["amount"] != float64(amount) || p["id"] == nil {
+		t.Fatalf("payment answer: want order %s with %v paid after a tender of %v: %s", status, paid, amount, r.raw)
+	}
+}
+
 // TestHTTPOrders runs the order scenarios over one world per engine, each
 // with its own SKUs and stock, in parallel.
 func TestHTTPOrders(t *testing.T) {
@@ -402,7 +417,7 @@ func orderPickup(t *testing.T, e *oScene) {
 	}
 	e.wantLevel(t, "TEE-BLK-M", "SH-NJD", 5, 2)
 
-	oWantStatus(t, e.must(t, 200, "POST", oPath(id, "payments"), `{"provider":"test"}`), "allocated")
+	oPaid(t, e.must(t, 200, "POST", oPath(id, "payments"), `{"provider":"test"}`), "allocated", 19800, 19800)
 	problem(t, e.do(t, "POST", oPath(id, "pick"), e.xjh, ""), 403, "forbidden_location")
 	oWantStatus(t, e.mustAs(t, e.njd, 200, "POST", oPath(id, "pick"), ""), "picking")
 	oWantStatus(t, e.mustAs(t, e.njd, 200, "POST", oPath(id, "ready"), ""), "ready_for_pickup")
@@ -595,7 +610,7 @@ func presaleScenario(t *testing.T, e *oScene) {
 	if oNum(o.body["presale"]) != oID(ps) || oList(o, "lines")[0]["held"] != float64(0) {
 		t.Fatalf("presale order: %s", o.raw)
 	}
-	oWantStatus(t, e.must(t, 200, "POST", oPath(id, "payments"), `{"provider":"test"}`), "presale")
+	oPaid(t, e.must(t, 200, "POST", oPath(id, "payments"), `{"provider":"test"}`), "presale", 2*oNum(oList(o, "lines")[0]["unit_price"]), 2*oNum(oList(o, "lines")[0]["unit_price"]))
 	problem(t, e.do(t, "POST", "/api/v1/orders", e.ops, oDeliver("shop", "standard", addrPeoplesSquare, e.line("PRE-RED-M", 2))), 409, "presale_sold_out")
 	extra, _ := e.place(t, oDeliver("shop", "standard", addrPeoplesSquare, e.line("PRE-RED-M", 1)))
 	e.must(t, 200, "POST", oPath(extra, "cancel"), `{"reason":"changed mind"}`)
@@ -682,19 +697,15 @@ func TestHTTPOrderCancelAndExpiry(t *testing.T) {
 func orderPayments(t *testing.T, e *oScene) {
 	// split tender
 	id, _ := e.place(t, oPickup("app", "SH-NJD", e.line("TEE-BLK-M", 2)))
-	part := e.must(t, 200, "POST", oPath(id, "payments"), `{"provider":"offline","method":"card","amount":5000}`)
-	if part.body["status"] != "created" || part.body["paid"] != float64(5000) {
-		t.Fatalf("first tender: %s", part.raw)
-	}
+	oPaid(t, e.must(t, 200, "POST", oPath(id, "payments"), `{"provider":"offline","method":"card","amount":5000}`), "created", 5000, 5000)
 	over := e.do(t, "POST", oPath(id, "payments"), e.ops, `{"provider":"test","amount":20000}`)
 	problem(t, over, 422, "amount_above_due")
 	if over.body["due"] != float64(14800) {
 		t.Fatalf("due: %s", over.raw)
 	}
-	full := e.must(t, 200, "POST", oPath(id, "payments"), `{"provider":"offline","method":"cash"}`)
-	oWantStatus(t, full, "allocated")
-	if ps := oList(full, "payments"); len(ps) != 2 || ps[1]["amount"] != float64(14800) || full.body["paid"] != float64(19800) {
-		t.Fatalf("split tender: %s", full.raw)
+	oPaid(t, e.must(t, 200, "POST", oPath(id, "payments"), `{"provider":"offline","method":"cash"}`), "allocated", 14800, 19800)
+	if ps := oList(e.must(t, 200, "GET", oPath(id, ""), ""), "payments"); len(ps) != 2 || ps[0]["amount"] != float64(5000) || ps[1]["amount"] != float64(14800) {
+		t.Fatalf("split tender: %v", ps)
 	}
 	// paying again without a key: the order takes no more payments
 	twice := e.do(t, "POST", oPath(id, "payments"), e.ops, `{"provider":"test"}`)
@@ -760,12 +771,11 @@ func paymentNotifications(t *testing.T, e *oScene) {
 		t.Helper()
 		id, o := e.place(t, oPickup("app", "SH-NJD", e.line("TEE-BLK-M", 1)))
 		r := e.must(t, 200, "POST", oPath(id, "payments"), fmt.Sprintf(`{"provider":%q,"method":%q}`, provider, method))
-		oWantStatus(t, r, "created")
-		ps := oList(r, "payments")
-		if len(ps) != 1 || ps[0]["status"] != "pending" || r.body["paid"] != float64(0) {
+		oPaid(t, r, "created", 9900, 0)
+		if p := r.body["payment"].(map[string]any); p["status"] != "pending" || p["provider"] != provider || p["captured_at"] != nil {
 			t.Fatalf("%s payment: %s", provider, r.raw)
 		}
-		return id, ps[0]["out_trade_no"].(string), oNum(o.body["total"])
+		return id, oTradeNo(r), oNum(o.body["total"])
 	}
 	captured := func(id int64, want int) {
 		t.Helper()
@@ -1030,8 +1040,7 @@ func (e *oEnv) postNotice(t *testing.T, provider string, h http.Header, body str
 // which settles them once; a failed refund gives the amount back to refund.
 func providerRefunds(t *testing.T, e *oScene) {
 	id, _ := e.place(t, oPickup("app", "SH-NJD", e.line("TEE-BLK-M", 1)))
-	p := oList(e.must(t, 200, "POST", oPath(id, "payments"), `{"provider":"wechat","method":"jsapi"}`), "payments")[0]
-	out := p["out_trade_no"].(string)
+	out := oTradeNo(e.must(t, 200, "POST", oPath(id, "payments"), `{"provider":"wechat","method":"jsapi"}`))
 	h, body, _ := e.wechat.PaymentNotice(out, "4200000001", 9900, time.Now())
 	if st, ack := e.postNotice(t, "wechat", h, string(body)); st != 200 {
 		t.Fatalf("payment notification: %d %s", st, ack)
@@ -1095,7 +1104,7 @@ func latePaymentIsRefunded(t *testing.T, e *oScene) {
 	}
 	t.Run("cancelled meanwhile", func(t *testing.T) {
 		id, _ := e.place(t, oPickup("app", "SH-NJD", e.line("TEE-BLK-M", 1)))
-		out := oList(e.must(t, 200, "POST", oPath(id, "payments"), `{"provider":"wechat","method":"jsapi"}`), "payments")[0]["out_trade_no"].(string)
+		out := oTradeNo(e.must(t, 200, "POST", oPath(id, "payments"), `{"provider":"wechat","method":"jsapi"}`))
 		e.must(t, 200, "POST", oPath(id, "cancel"), `{"reason":"took too long"}`)
 		h, body, _ := e.wechat.PaymentNotice(out, "4200000011", 9900, time.Now())
 		if st, ack := e.postNotice(t, "wechat", h, string(body)); st != 200 {
@@ -1105,9 +1114,8 @@ func latePaymentIsRefunded(t *testing.T, e *oScene) {
 	})
 	t.Run("paid by another tender meanwhile", func(t *testing.T) {
 		id, _ := e.place(t, oPickup("app", "SH-NJD", e.line("TEE-WHT-M", 1)))
-		first := oList(e.must(t, 200, "POST", oPath(id, "payments"), `{"provider":"wechat","method":"jsapi"}`), "payments")[0]["out_trade_no"].(string)
-		paid := e.must(t, 200, "POST", oPath(id, "payments"), `{"provider":"alipay","method":"app"}`)
-		second := oList(paid, "payments")[1]["out_trade_no"].(string)
+		first := oTradeNo(e.must(t, 200, "POST", oPath(id, "payments"), `{"provider":"wechat","method":"jsapi"}`))
+		second := oTradeNo(e.must(t, 200, "POST", oPath(id, "payments"), `{"provider":"alipay","method":"app"}`))
 		form, _ := e.alipay.PaymentNotice(second, "2026031022001400000001", 9900, time.Now())
 		if st, ack := e.postNotice(t, "alipay", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, form.Encode()); st != 200 || ack != "success" {
 			t.Fatalf("alipay notification: %d %s", st, ack)
