@@ -444,7 +444,9 @@ func (s *Service) Sell(ctx context.Context, in SaleRequest, chans Channels) (Ord
 		return Order{}, errs.E(errs.Invalid, "tender_mismatch", "tenders: they add up to %d fen; the sale is %d fen", tendered, p.quote.Total).
 			With("field", "tenders").With("total", p.quote.Total)
 	}
+	var tenders []Payment
 	err = s.placeRetrying(ctx, p, func(tx *db.Tx) error {
+		tenders = tenders[:0]
 		if err := s.write(tx, p); err != nil {
 			return err
 		}
@@ -457,9 +459,11 @@ func (s *Service) Sell(ctx context.Context, in SaleRequest, chans Channels) (Ord
 				t.Amount = p.quote.Total - paid
 			}
 			paid += t.Amount
-			if _, err := s.payTx(tx, p.id, t, p.actor, p.at); err != nil {
+			res, err := s.payTx(tx, p.id, t, p.actor, p.at)
+			if err != nil {
 				return err
 			}
+			tenders = append(tenders, res.Payment)
 		}
 		if _, err := s.move(tx, p.id, Completed, "sold at the till", p.actor, p.at, ", completed_at = ?", p.at); err != nil {
 			return err
@@ -474,7 +478,24 @@ func (s *Service) Sell(ctx context.Context, in SaleRequest, chans Channels) (Ord
 	if err != nil {
 		return Order{}, err
 	}
-	return s.Get(ctx, p.id)
+	return p.sold(tenders), nil
+}
+
+// sold renders a completed till sale without reading it back: the placed
+// order, paid by its tenders and handed over (its history is Get's).
+func (p *placement) sold(tenders []Payment) Order {
+	o := p.order()
+	at := time.UnixMilli(p.at).UTC()
+	o.Status, o.Paid, o.PaidAt, o.CompletedAt, o.ExpiresAt = Completed, p.quote.Total, &at, &at, nil
+	o.Payments, o.Refunds = tenders, []Refund{}
+	if o.Payments == nil {
+		o.Payments = []Payment{}
+	}
+	for i := range o.Lines {
+		o.Lines[i].Shipped, o.Lines[i].Held = o.Lines[i].Held, 0
+	}
+	o.AvailableFor = Next(o.Mode, Completed)
+	return o
 }
 
 // posChannel returns the code of the first active POS channel serving a

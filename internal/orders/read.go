@@ -78,9 +78,6 @@ func (s *Service) scanOrder(ctx context.Context, sc db.Scanner, extra ...any) (O
 	o.PromisedAt, o.ExpiresAt, o.PaidAt, o.CompletedAt, o.CancelledAt = msPtr(promised), msPtr(expires), msPtr(paidAt), msPtr(done), msPtr(cancelled)
 	o.CreatedAt, o.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	o.AvailableFor = Next(o.Mode, o.Status)
-	if o.AvailableFor == nil {
-		o.AvailableFor = []Status{}
-	}
 	if o.Status != ReadyForPickup && o.Status != Picking && o.Status != Allocated && o.Status != Paid && o.Status != Created {
 		// The code is only useful until hand-over.
 		o.PickupCode = ""

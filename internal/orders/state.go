@@ -42,7 +42,12 @@ func deliveryPath() map[Status][]Status {
 }
 
 // Next lists the states an order of mode m may move to from s.
-func Next(m fulfilment.Mode, s Status) []Status { return lifecycle[m][s] }
+func Next(m fulfilment.Mode, s Status) []Status {
+	if n := lifecycle[m][s]; n != nil {
+		return n
+	}
+	return []Status{} // a final state: none (a JSON list, never null)
+}
 
 // CanMove reports whether an order of mode m may move from one state to
 // another.
