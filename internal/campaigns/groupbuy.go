@@ -320,7 +320,7 @@ func scanGroup(sc db.Scanner) (groupRow, error) {
 
 // groupRow reads a group, in tx when given.
 func (s *Service) groupRow(ctx context.Context, tx *db.Tx, id int64) (groupRow, error) {
-	var row *sql.Row
+	var row db.Row
 	if tx != nil {
 		row = tx.QueryRow(groupCols+` WHERE g.id = ?`, id)
 	} else {

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sort"
 	"strings"
@@ -219,7 +218,7 @@ func (s *Service) bulk(ctx context.Context, styles []Style, loc locator, c *coll
 			}
 		}
 		oldStyles := map[string]storedStyle{}
-		err := lookupIn(tx, `SELECT id, `+styleCols+` FROM styles WHERE code`, "", styleCodes, "", func(r *sql.Rows) error {
+		err := lookupIn(tx, `SELECT id, `+styleCols+` FROM styles WHERE code`, "", styleCodes, "", func(r db.Rows) error {
 			var x storedStyle
 			var created, updated int64
 			if err := r.Scan(&x.id, &x.st.Code, &x.st.Name, &x.st.Category, &x.st.Brand, &x.st.Season, &x.st.Lifecycle,
@@ -235,7 +234,7 @@ func (s *Service) bulk(ctx context.Context, styles []Style, loc locator, c *coll
 		}
 		oldSKUs := map[string]storedSKU{}
 		err = lookupIn(tx, `SELECT k.id, k.style_id, `+skuCols+` FROM skus k JOIN styles s ON s.id = k.style_id WHERE k.code`, "",
-			skuCodes, "", func(r *sql.Rows) error {
+			skuCodes, "", func(r db.Rows) error {
 				var x storedSKU
 				if err := r.Scan(&x.id, &x.styleID, &x.k.Code, &x.k.StyleCode, &x.k.Color, &x.k.Size, &x.k.Barcode,
 					&x.k.ListPrice, &x.k.Cost, &x.k.Active); err != nil {
@@ -248,7 +247,7 @@ func (s *Service) bulk(ctx context.Context, styles []Style, loc locator, c *coll
 			return err
 		}
 		holders := map[string]string{} // barcode → SKU code
-		err = lookupIn(tx, `SELECT barcode, code FROM skus WHERE barcode`, "", barcodes, "", func(r *sql.Rows) error {
+		err = lookupIn(tx, `SELECT barcode, code FROM skus WHERE barcode`, "", barcodes, "", func(r db.Rows) error {
 			var b, code string
 			if err := r.Scan(&b, &code); err != nil {
 				return err
@@ -268,7 +267,7 @@ func (s *Service) bulk(ctx context.Context, styles []Style, loc locator, c *coll
 			color, size string
 		}
 		variants := map[idVariant]string{}
-		err = lookupIn(tx, `SELECT style_id, color, size, code FROM skus WHERE style_id`, int64(0), styleIDs, "", func(r *sql.Rows) error {
+		err = lookupIn(tx, `SELECT style_id, color, size, code FROM skus WHERE style_id`, int64(0), styleIDs, "", func(r db.Rows) error {
 			var v idVariant
 			var code string
 			if err := r.Scan(&v.styleID, &v.color, &v.size, &code); err != nil {
@@ -341,7 +340,7 @@ func (s *Service) bulk(ctx context.Context, styles []Style, loc locator, c *coll
 		}
 		err = multiInsert(tx, `INSERT INTO styles (`+styleCols+`)`, 9, ` ON CONFLICT (code) DO UPDATE SET name = excluded.name,
 			category = excluded.category, brand = excluded.brand, season = excluded.season, lifecycle = excluded.lifecycle,
-			launch_date = excluded.launch_date, updated_at = excluded.updated_at RETURNING id, code`, styleRows, func(r *sql.Rows) error {
+			launch_date = excluded.launch_date, updated_at = excluded.updated_at RETURNING id, code`, styleRows, func(r db.Rows) error {
 			var id int64
 			var code string
 			if err := r.Scan(&id, &code); err != nil {
@@ -398,7 +397,7 @@ func (s *Service) bulk(ctx context.Context, styles []Style, loc locator, c *coll
 		var refs []SKURef
 		err = multiInsert(tx, `INSERT INTO skus (code, style_id, color, size, barcode, list_price, cost, active, created_at, updated_at)`, 10,
 			` ON CONFLICT (code) DO UPDATE SET barcode = excluded.barcode, list_price = excluded.list_price, cost = excluded.cost,
-			active = excluded.active, updated_at = excluded.updated_at RETURNING id, style_id, code`, skuRows, func(r *sql.Rows) error {
+			active = excluded.active, updated_at = excluded.updated_at RETURNING id, style_id, code`, skuRows, func(r db.Rows) error {
 				var ref SKURef
 				if err := r.Scan(&ref.ID, &ref.StyleID, &ref.Code); err != nil {
 					return err
@@ -454,7 +453,7 @@ const inChunk = 256
 
 // multiInsert runs head VALUES (...), (...) tail over rows in chunks,
 // passing every returned row to each.
-func multiInsert(tx *db.Tx, head string, ncols int, tail string, rows [][]any, each func(*sql.Rows) error) error {
+func multiInsert(tx *db.Tx, head string, ncols int, tail string, rows [][]any, each func(db.Rows) error) error {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", ncols), ", ") + ")"
 	for i := 0; i < len(rows); {
 		n := 1
@@ -479,7 +478,7 @@ func multiInsert(tx *db.Tx, head string, ncols int, tail string, rows [][]any, e
 
 // lookupIn runs head IN (?, ...) tail for the keys, inChunk at a time
 // (padding the last chunk with pad), passing every row to each.
-func lookupIn(tx *db.Tx, head string, pad any, keys []any, tail string, each func(*sql.Rows) error) error {
+func lookupIn(tx *db.Tx, head string, pad any, keys []any, tail string, each func(db.Rows) error) error {
 	q := head + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", inChunk), ", ") + ")" + tail
 	for i := 0; i < len(keys); i += inChunk {
 		args := make([]any, inChunk)
@@ -494,7 +493,7 @@ func lookupIn(tx *db.Tx, head string, pad any, keys []any, tail string, each fun
 	return nil
 }
 
-func queryEach(tx *db.Tx, q string, args []any, each func(*sql.Rows) error) error {
+func queryEach(tx *db.Tx, q string, args []any, each func(db.Rows) error) error {
 	rows, err := tx.Query(q, args...)
 	if err != nil {
 		return err

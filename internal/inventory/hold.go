@@ -44,9 +44,13 @@ func (s *Service) Hold(tx *db.Tx, ch network.Channel, lines []HoldLine, ref Ref)
 	return s.ob.Append(tx, "inventory.reserved", ref.Type+":"+ref.ID, heldEvent{Ref: ref.Type + ":" + ref.ID, Channel: ch.Code, Levels: evs})
 }
 
+// CapsShare reports whether Hold counts ch's lines against the channel's
+// share of each style (the Capped that Hold sets on them).
+func CapsShare(ch network.Channel) bool { return ch.MaxShareBP() < 10000 }
+
 // hold is Hold without the event.
 func (s *Service) hold(tx *db.Tx, ch network.Channel, lines []HoldLine, ref Ref, at int64) ([]levelEvent, error) {
-	capped := ch.MaxShareBP() < 10000
+	capped := CapsShare(ch)
 	changes := make([]change, len(lines))
 	for i := range lines {
 		ln := &lines[i]

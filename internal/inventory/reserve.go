@@ -211,7 +211,7 @@ type heldLine struct {
 // reservationLines reads the lines of a reservation (in tx when given).
 func (s *Service) reservationLines(ctx context.Context, tx *db.Tx, id int64) ([]heldLine, error) {
 	const q = `SELECT sku_id, location_id, qty, capped_style_id FROM reservation_lines WHERE reservation_id = ? ORDER BY line_no`
-	var rows *sql.Rows
+	var rows db.Rows
 	var err error
 	if tx != nil {
 		rows, err = tx.Query(q, id)

@@ -100,7 +100,7 @@ func (s *Service) apply(tx *db.Tx, c change, at int64) (l levelRow, ok bool, err
 // every line succeeds before writing anything else call record afterwards.
 func (s *Service) update(tx *db.Tx, c change, at int64) (l levelRow, ok bool, err error) {
 	l = levelRow{sku: c.sku.ID, loc: c.loc, style: c.sku.StyleID}
-	var row *sql.Row
+	var row db.Row
 	if c.creates() {
 		// Pure increments create the level on first use.
 		row = tx.QueryRow(`INSERT INTO stock_levels (sku_id, location_id, style_id, on_hand, reserved, in_transit, updated_at)

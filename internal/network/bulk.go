@@ -2,7 +2,6 @@ package network
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -172,7 +171,7 @@ func locationsByCode(tx *db.Tx, codes []string) (map[string]Location, error) {
 	return out, nil
 }
 
-func collectLocations(rows *sql.Rows, into map[string]Location) error {
+func collectLocations(rows db.Rows, into map[string]Location) error {
 	defer rows.Close()
 	for rows.Next() {
 		l, err := scanLocation(rows)

@@ -46,8 +46,8 @@ func (s *Service) stamp() time.Time { return time.UnixMilli(s.now().UnixMilli())
 
 // querier is the part of *db.DB and *db.Tx that loading needs.
 type querier interface {
-	query(q string, args ...any) (*sql.Rows, error)
-	queryRow(q string, args ...any) *sql.Row
+	query(q string, args ...any) (db.Rows, error)
+	queryRow(q string, args ...any) db.Row
 }
 
 type dbq struct {
@@ -55,13 +55,13 @@ type dbq struct {
 	d   *db.DB
 }
 
-func (r dbq) query(q string, args ...any) (*sql.Rows, error) { return r.d.Query(r.ctx, q, args...) }
-func (r dbq) queryRow(q string, args ...any) *sql.Row        { return r.d.QueryRow(r.ctx, q, args...) }
+func (r dbq) query(q string, args ...any) (db.Rows, error) { return r.d.Query(r.ctx, q, args...) }
+func (r dbq) queryRow(q string, args ...any) db.Row        { return r.d.QueryRow(r.ctx, q, args...) }
 
 type txq struct{ tx *db.Tx }
 
-func (r txq) query(q string, args ...any) (*sql.Rows, error) { return r.tx.Query(q, args...) }
-func (r txq) queryRow(q string, args ...any) *sql.Row        { return r.tx.QueryRow(q, args...) }
+func (r txq) query(q string, args ...any) (db.Rows, error) { return r.tx.Query(q, args...) }
+func (r txq) queryRow(q string, args ...any) db.Row        { return r.tx.QueryRow(q, args...) }
 
 const locCols = `id, code, name, kind, region, province, city, address, lat, lng, opening_hours,
 	can_pos, can_pickup, can_ship, can_instant, instant_radius_m, active, created_at, updated_at`

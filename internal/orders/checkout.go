@@ -344,20 +344,15 @@ func (s *Service) write(tx *db.Tx, p *placement) error {
 	}
 	ref := inventory.Ref{Type: "order", ID: strconv.FormatInt(p.id, 10), Actor: p.actor}
 	p.lines = nil
-	if p.presale != nil {
-		if err := s.takePresale(tx, p); err != nil {
-			return err
-		}
-	} else {
+	if p.presale == nil {
 		p.lines = make([]inventory.HoldLine, len(p.refs))
 		for i, a := range p.decision.Assign {
-			p.lines[i] = inventory.HoldLine{SKU: p.refs[i], Location: p.places[a.LocationID], Qty: p.in.Lines[i].Qty}
-		}
-		if err := s.inv.Hold(tx, p.ch, p.lines, ref); err != nil {
-			return err
+			p.lines[i] = inventory.HoldLine{SKU: p.refs[i], Location: p.places[a.LocationID], Qty: p.in.Lines[i].Qty,
+				Capped: inventory.CapsShare(p.ch)}
 		}
 	}
-	// All lines in one statement.
+	// All lines in one statement, queued before the stock is held: on
+	// PostgreSQL it goes in the same round trip as the hold.
 	ins := make([]byte, 0, 200+len(q.Lines)*30)
 	ins = append(ins, `INSERT INTO order_lines (order_id, line_no, sku_id, qty, unit_price, discount, amount, unit_cost, location_id,
 			capped_style_id, held, adjustments) VALUES `...)
@@ -380,6 +375,13 @@ func (s *Service) write(tx *db.Tx, p *placement) error {
 	}
 	if err := tx.Defer(string(ins), args...); err != nil {
 		return fmt.Errorf("orders: insert lines: %w", err)
+	}
+	if p.presale != nil {
+		if err := s.takePresale(tx, p); err != nil {
+			return err
+		}
+	} else if err := s.inv.Hold(tx, p.ch, p.lines, ref); err != nil {
+		return err
 	}
 	if err := s.placed(tx, p); err != nil {
 		return err

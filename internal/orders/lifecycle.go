@@ -36,7 +36,7 @@ type head struct {
 
 func (s *Service) head(ctx context.Context, tx *db.Tx, id int64) (head, error) {
 	const q = `SELECT id, channel_id, mode, status, store_id, presale_id, pickup_code, paid, refunded, promised_at FROM orders WHERE id = ?`
-	var row *sql.Row
+	var row db.Row
 	if tx != nil {
 		row = tx.QueryRow(q, id)
 	} else {

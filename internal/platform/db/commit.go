@@ -36,6 +36,11 @@ type lane struct {
 type txn struct {
 	*sql.Tx
 	conn *sql.Conn
+	d    *DB
+	// carry holds statements handed on to the next closure's first round
+	// trip (PostgreSQL): the batch's opening, or the previous closure's
+	// savepoint release and the next savepoint.
+	carry []deferred
 }
 
 // begin starts a write transaction on a connection of pool.
@@ -49,15 +54,26 @@ func (d *DB) begin(ctx context.Context, pool *sql.DB) (*txn, error) {
 		c.Close()
 		return nil, err
 	}
-	return &txn{Tx: tx, conn: c}, nil
+	return &txn{Tx: tx, conn: c, d: d}, nil
 }
 
-// tx is a Tx for a closure (or the committer itself) in x.
+// tx is a Tx for a closure (or the committer itself) in x. It starts with
+// the statements handed on to it.
 func (x *txn) tx(d *DB, ctx, jctx context.Context, stmts map[string]*sql.Stmt) *Tx {
-	return &Tx{d: d, conn: x.conn, tx: x.Tx, ctx: ctx, jctx: jctx, stmts: stmts}
+	t := &Tx{d: d, x: x, conn: x.conn, tx: x.Tx, ctx: ctx, jctx: jctx, stmts: stmts, pending: x.carry, carried: len(x.carry)}
+	x.carry = nil
+	return t
 }
 
+// Commit commits, after sending what is still handed on.
 func (x *txn) Commit() error {
+	if len(x.carry) > 0 {
+		ctx := context.Background()
+		if err := x.tx(x.d, ctx, ctx, nil).flush(); err != nil {
+			_ = x.Rollback()
+			return err
+		}
+	}
 	err := x.Tx.Commit()
 	x.conn.Close()
 	return err
@@ -153,7 +169,7 @@ func (l *lane) exec(batch []*job) {
 	idem := l.d.takeIdemQueue()
 	err = l.d.storeIdem(ctx, tx, idem)
 	if err == nil && l.d.Engine == Postgres {
-		_, err = tx.ExecContext(ctx, "SAVEPOINT omni_job", pgx.QueryExecModeSimpleProtocol)
+		tx.carry = append(tx.carry, deferred{q: "SAVEPOINT omni_job"}) // with the first closure's first round trip
 	}
 	if err != nil {
 		_ = tx.Rollback()
@@ -276,7 +292,14 @@ func (d *DB) runOnce(pool *sql.DB, j *job, withIdem bool) bool {
 	}
 	var rows rowBuf
 	stmts := map[string]*sql.Stmt{}
-	j.hooks, j.err, _ = d.call(ctx, tx, stmts, j, false, &rows)
+	var broken bool
+	j.hooks, j.err, broken = d.call(ctx, tx, stmts, j, false, &rows)
+	if broken { // the stored responses sent with the closure failed, not the closure
+		_ = tx.Rollback()
+		d.requeueIdem(idem)
+		j.err, j.hooks = nil, nil
+		return d.runOnce(pool, j, false)
+	}
 	if j.err == nil {
 		t := tx.tx(d, ctx, j.ctx, stmts)
 		if err := t.writeRows(&rows); err != nil {
@@ -334,9 +357,9 @@ func (d *DB) call(ctx context.Context, tx *txn, stmts map[string]*sql.Stmt, j *j
 			return nil, err, true
 		}
 	}
-	// On PostgreSQL the savepoint is already set (by exec, or by the previous
-	// closure's last round trip), and this closure's last round trip
-	// releases it and sets the next one.
+	// On PostgreSQL the savepoint is set by this closure's first round trip
+	// (exec or the previous closure handed it on), and the closure hands on
+	// its release and the next savepoint to the next round trip.
 	err = d.run(t, j, savepoint && pg)
 	if err == nil {
 		if savepoint && !pg {
@@ -347,11 +370,16 @@ func (d *DB) call(ctx context.Context, tx *txn, stmts map[string]*sql.Stmt, j *j
 		return t.hooks, nil, false
 	}
 	if !savepoint {
-		return nil, err, false
+		return nil, err, pg && t.carryFailed
 	}
 	if pg {
+		if t.carryFailed {
+			return nil, err, true // a statement handed on to this closure failed
+		}
 		if !t.sent {
-			return nil, err, false // nothing reached the server
+			// Nothing reached the server; what was handed on still waits.
+			tx.carry = t.pending[:t.carried]
+			return nil, err, false
 		}
 		// ROLLBACK TO keeps the savepoint for the next closure.
 		_, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT omni_job", pgx.QueryExecModeSimpleProtocol)
@@ -385,12 +413,21 @@ func (d *DB) run(t *Tx, j *job, release bool) (err error) {
 	if err != nil {
 		return err
 	}
-	if release {
-		_ = t.Defer("RELEASE SAVEPOINT omni_job")
-		_ = t.Defer("SAVEPOINT omni_job") // for the next closure; COMMIT drops an unused one
+	if !release {
+		if err := t.flush(); err != nil {
+			return deferredError(err)
+		}
+		return nil
 	}
-	if err := t.flush(); err != nil {
-		return deferredError(err)
+	// The closure's own statements go now (their failure is its own); the
+	// savepoint's release and the next closure's savepoint go with the next
+	// round trip of the transaction (COMMIT drops an unused savepoint).
+	if len(t.pending) > t.carried {
+		if err := t.flush(); err != nil {
+			return deferredError(err)
+		}
 	}
+	t.x.carry = append(t.pending[:t.carried:t.carried], deferred{q: "RELEASE SAVEPOINT omni_job"}, deferred{q: "SAVEPOINT omni_job"})
+	t.pending, t.carried = nil, 0
 	return nil
 }

@@ -27,12 +27,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"         // PostgreSQL through pgx's database/sql driver
 	_ "github.com/ncruces/go-sqlite3/driver" // pure-Go SQLite (WebAssembly build run by wazero): no cgo, one static binary
 )
@@ -85,6 +87,7 @@ type DB struct {
 	closed       bool
 	idemMu       sync.Mutex
 	idemQ        []idemResponse // responses of idempotent requests, stored by the next transaction
+	typeMaps     sync.Pool      // *pgtype.Map: scans rows read in pipelines (one goroutine at a time each)
 	wg           sync.WaitGroup
 	stats        Stats
 }
@@ -438,6 +441,7 @@ func (d *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
 // away cannot interrupt a transaction that other callers share.
 type Tx struct {
 	d     *DB
+	x     *txn      // the transaction
 	conn  *sql.Conn // the connection tx runs on (PostgreSQL: Defer's pipeline goes through it)
 	tx    *sql.Tx
 	ctx   context.Context // the transaction's context
@@ -447,9 +451,16 @@ type Tx struct {
 	rows  rowBuf               // appended rows, written at the commit
 
 	// PostgreSQL only: statements queued by Defer, sent as one round trip.
+	// The first carried of them were handed on by the closure before this
+	// one in the batch (its savepoint's release, the next savepoint): they
+	// go with this closure's first round trip.
 	pending []deferred
+	carried int
 	err     error // the first failure of a deferred statement
 	sent    bool  // something deferred has reached the server
+	// carryFailed reports that a statement handed on by the closure before
+	// failed: the shared transaction can no longer be trusted.
+	carryFailed bool
 }
 
 // deferred is a statement queued by Defer.
@@ -487,13 +498,9 @@ func (t *Tx) prep(q string) (*sql.Stmt, string, error) {
 // Defer runs a statement whose result the caller does not need (rows of
 // an append-only table go through Append instead). On SQLite it runs at
 // once. On PostgreSQL it is queued and sent together with the other queued
-// statements in one round trip, with the closure's next Exec or when the
-// closure returns; its failure then fails the closure, which is rolled back
-// as a whole.
-//
-// Queries (Query, QueryRow) do not wait for deferred statements: a closure
-// must not defer a write that a later query of its own reads or references
-// (a row a later INSERT points to by foreign key, say).
+// statements in one round trip, with the closure's next statement (Exec,
+// Query or QueryRow, which see its effects) or when the closure returns;
+// its failure then fails the closure, which is rolled back as a whole.
 func (t *Tx) Defer(q string, args ...any) error {
 	if t.d.Engine != Postgres {
 		_, err := t.Exec(q, args...)
@@ -514,26 +521,28 @@ func (t *Tx) flush() error {
 	if t.err != nil || len(t.pending) == 0 {
 		return t.err
 	}
-	_, err := t.send(nil)
+	_, _, err := t.send(nil, false)
 	return err
 }
 
 // send runs the deferred statements and then next (when not nil) in one
-// pipeline, and returns next's command tag. A deferred statement's failure
-// is kept in t.err; next's own failure is only returned.
-func (t *Tx) send(next *deferred) (pgconn.CommandTag, error) {
+// pipeline, and returns next's command tag, or with query its rows, read
+// whole. A deferred statement's failure is kept in t.err; next's own
+// failure is only returned.
+func (t *Tx) send(next *deferred, query bool) (pgconn.CommandTag, *pipedRows, error) {
 	var b pgx.Batch
 	for _, p := range t.pending {
 		b.Queue(t.d.Rebind(p.q), p.args...)
 	}
-	n := len(t.pending)
+	n, carried := len(t.pending), t.carried
 	if next != nil {
 		b.Queue(t.d.Rebind(next.q), next.args...)
 	}
 	clear(t.pending)
-	t.pending = t.pending[:0]
+	t.pending, t.carried = t.pending[:0], 0
 	t.sent = true
 	var tag pgconn.CommandTag
+	var rows *pipedRows
 	var nextErr error
 	err := t.conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
@@ -541,13 +550,21 @@ func (t *Tx) send(next *deferred) (pgconn.CommandTag, error) {
 			return fmt.Errorf("db: deferred statements need a pgx connection, not %T", dc)
 		}
 		br := c.Conn().SendBatch(t.ctx, &b)
-		for range n {
+		for i := range n {
 			if _, err := br.Exec(); err != nil {
 				br.Close()
+				t.carryFailed = i < carried
 				return err
 			}
 		}
-		if next != nil {
+		switch {
+		case next == nil:
+		case query:
+			if rows, nextErr = t.readPiped(br); nextErr != nil {
+				br.Close()
+				return nil
+			}
+		default:
 			if tag, nextErr = br.Exec(); nextErr != nil {
 				br.Close()
 				return nil
@@ -557,10 +574,125 @@ func (t *Tx) send(next *deferred) (pgconn.CommandTag, error) {
 	})
 	if err != nil {
 		t.err = err
-		return tag, err
+		return tag, nil, err
 	}
-	return tag, nextErr
+	return tag, rows, nextErr
 }
+
+// typeMap lends a pgx type map; pipedRows give it back when done.
+func (d *DB) typeMap() *pgtype.Map {
+	if m, ok := d.typeMaps.Get().(*pgtype.Map); ok {
+		return m
+	}
+	return pgtype.NewMap()
+}
+
+// readPiped reads the next result of a pipeline whole.
+func (t *Tx) readPiped(br pgx.BatchResults) (*pipedRows, error) {
+	rs, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	r := &pipedRows{d: t.d, fields: slices.Clone(rs.FieldDescriptions())}
+	for rs.Next() {
+		raw := rs.RawValues()
+		row := make([][]byte, len(raw))
+		for i, v := range raw {
+			if v != nil {
+				row[i] = slices.Clone(v)
+			}
+		}
+		r.rows = append(r.rows, row)
+	}
+	rs.Close()
+	return r, rs.Err()
+}
+
+// Row is one row read by Tx.QueryRow: a *sql.Row, or on PostgreSQL a row
+// read in the pipeline of deferred statements.
+type Row interface {
+	Scan(dest ...any) error
+	Err() error
+}
+
+// Rows are the rows read by Tx.Query: *sql.Rows, or on PostgreSQL rows
+// read in the pipeline of deferred statements.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
+// pipedRows are the rows of a query sent after deferred statements in one
+// pipeline, read whole before the pipeline closed; Scan converts them with
+// pgx's type map, as pgx's own rows do.
+type pipedRows struct {
+	d      *DB
+	m      *pgtype.Map // lent by d while scanning, until Close
+	fields []pgconn.FieldDescription
+	rows   [][][]byte
+	at     int // 1 + the index of the current row; 0 before the first Next
+}
+
+func (r *pipedRows) Next() bool {
+	if r.at >= len(r.rows) {
+		r.at = len(r.rows) + 1
+		return false
+	}
+	r.at++
+	return true
+}
+
+func (r *pipedRows) Scan(dest ...any) error {
+	if r.at == 0 || r.at > len(r.rows) {
+		return errors.New("db: Scan without a current row")
+	}
+	if len(dest) != len(r.fields) {
+		return fmt.Errorf("db: Scan of %d columns into %d values", len(r.fields), len(dest))
+	}
+	if r.m == nil {
+		r.m = r.d.typeMap()
+	}
+	row := r.rows[r.at-1]
+	for i, f := range r.fields {
+		if err := r.m.Scan(f.DataTypeOID, f.Format, row[i], dest[i]); err != nil {
+			return fmt.Errorf("db: scan column %d (%s): %w", i, f.Name, err)
+		}
+	}
+	return nil
+}
+
+func (r *pipedRows) Err() error { return nil }
+
+func (r *pipedRows) Close() error {
+	if r.m != nil {
+		r.d.typeMaps.Put(r.m)
+		r.m = nil
+	}
+	r.at = len(r.rows) + 1
+	return nil
+}
+
+// pipedRow is QueryRow's answer from a pipeline (or its failure).
+type pipedRow struct {
+	r   *pipedRows
+	err error
+}
+
+func (p pipedRow) Scan(dest ...any) error {
+	if p.err != nil {
+		return p.err
+	}
+	defer p.r.Close()
+	if !p.r.Next() {
+		return sql.ErrNoRows
+	}
+	return p.r.Scan(dest...)
+}
+
+func (p pipedRow) Err() error { return p.err }
 
 // result is the sql.Result of a statement sent in a pipeline.
 type result int64
@@ -574,7 +706,7 @@ func (r result) RowsAffected() (int64, error) { return int64(r), nil }
 // PostgreSQL in the same round trip as them).
 func (t *Tx) Exec(q string, args ...any) (sql.Result, error) {
 	if t.d.Engine == Postgres && t.err == nil && len(t.pending) > 0 {
-		tag, err := t.send(&deferred{q, args})
+		tag, _, err := t.send(&deferred{q, args}, false)
 		if err != nil {
 			return nil, err
 		}
@@ -594,10 +726,18 @@ func (t *Tx) Exec(q string, args ...any) (sql.Result, error) {
 	return t.tx.ExecContext(t.ctx, rq, args...)
 }
 
-// Query runs a query in the transaction (before any deferred statement).
-func (t *Tx) Query(q string, args ...any) (*sql.Rows, error) {
+// Query runs a query in the transaction, after the deferred statements
+// (on PostgreSQL in the same round trip as them).
+func (t *Tx) Query(q string, args ...any) (Rows, error) {
 	if t.err != nil {
 		return nil, t.err
+	}
+	if t.d.Engine == Postgres && len(t.pending) > 0 {
+		_, rows, err := t.send(&deferred{q, args}, true)
+		if err != nil {
+			return nil, err
+		}
+		return rows, nil
 	}
 	t.sent = true
 	s, rq, err := t.prep(q)
@@ -610,17 +750,18 @@ func (t *Tx) Query(q string, args ...any) (*sql.Rows, error) {
 	return t.tx.QueryContext(t.ctx, rq, args...)
 }
 
-// QueryRow runs a one-row query in the transaction (before any deferred
-// statement).
-func (t *Tx) QueryRow(q string, args ...any) *sql.Row {
-	t.sent = true
+// QueryRow runs a one-row query in the transaction, after the deferred
+// statements (on PostgreSQL in the same round trip as them).
+func (t *Tx) QueryRow(q string, args ...any) Row {
 	if t.err != nil {
-		// A row whose Scan fails (never with sql.ErrNoRows); the closure's
-		// result is replaced by the deferred statement's error anyway.
-		dead, cancel := context.WithCancel(t.ctx)
-		cancel()
-		return t.tx.QueryRowContext(dead, q)
+		// The closure's result is replaced by the deferred statement's error anyway.
+		return pipedRow{err: t.err}
 	}
+	if t.d.Engine == Postgres && len(t.pending) > 0 {
+		_, rows, err := t.send(&deferred{q, args}, true)
+		return pipedRow{r: rows, err: err}
+	}
+	t.sent = true
 	s, rq, err := t.prep(q)
 	if err != nil {
 		return t.tx.QueryRowContext(t.ctx, q, args...) // reports the prepare error on Scan
@@ -699,14 +840,14 @@ func (d *DB) submit(ctx context.Context, key int64, solo bool, fn func(*Tx) erro
 	return j.err
 }
 
-// Scanner is what a row scanner reads from: *sql.Row or *sql.Rows.
+// Scanner is what a row scanner reads from: a Row or Rows.
 type Scanner interface{ Scan(dest ...any) error }
 
 // Collect reads every row of a query's result with scan and closes the
 // rows. It takes Query's results as they come: Collect(scan)(d.Query(...)).
 // The slice is empty, never nil, when there are no rows.
-func Collect[T any](scan func(Scanner) (T, error)) func(*sql.Rows, error) ([]T, error) {
-	return func(rows *sql.Rows, err error) ([]T, error) {
+func Collect[T any](scan func(Scanner) (T, error)) func(Rows, error) ([]T, error) {
+	return func(rows Rows, err error) ([]T, error) {
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -200,6 +201,99 @@ func TestExecAfterDeferred(t *testing.T) {
 		}
 		if rows != 3 || changed != 0 {
 			t.Fatalf("after the failed write: %d rows, %d changed; want 3 and 0", rows, changed)
+		}
+	})
+}
+
+// Query and QueryRow after deferred statements see their rows (on
+// PostgreSQL they go in the same round trip and are read there), with NULLs
+// and the usual conversions; QueryRow without a row is sql.ErrNoRows; a
+// failed deferred statement fails the read, and the write leaves nothing.
+// Closures batched together each see their own rows and keep them.
+func TestQueryAfterDeferred(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		insert := `INSERT INTO events (topic, subject, payload, created_at) VALUES (?, ?, '{}', ?)`
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for w := range errs {
+			wg.Go(func() {
+				topic := fmt.Sprint("read-", w)
+				errs[w] = d.Write(ctx, func(tx *db.Tx) error {
+					for i := range 3 {
+						if err := tx.Defer(insert, topic, fmt.Sprint(i), int64(i)*1000); err != nil {
+							return err
+						}
+					}
+					var n, sum int64
+					var none sql.NullString
+					if err := tx.QueryRow(`SELECT COUNT(*), SUM(created_at), NULL FROM events WHERE topic = ?`, topic).Scan(&n, &sum, &none); err != nil {
+						return err
+					}
+					if n != 3 || sum != 3000 || none.Valid {
+						return fmt.Errorf("QueryRow saw %d rows summing to %d, null %v; want 3, 3000, NULL", n, sum, none)
+					}
+					if err := tx.Defer(insert, topic, "3", int64(3000)); err != nil {
+						return err
+					}
+					rows, err := tx.Query(`SELECT subject, created_at FROM events WHERE topic = ? ORDER BY id`, topic)
+					if err != nil {
+						return err
+					}
+					defer rows.Close()
+					var got []string
+					for rows.Next() {
+						var subject string
+						var at int
+						if err := rows.Scan(&subject, &at); err != nil {
+							return err
+						}
+						got = append(got, fmt.Sprint(subject, "@", at))
+					}
+					if err := rows.Err(); err != nil {
+						return err
+					}
+					if strings.Join(got, " ") != "0@0 1@1000 2@2000 3@3000" {
+						return fmt.Errorf("Query saw %v", got)
+					}
+					if err := tx.Defer(insert, topic, "4", int64(0)); err != nil {
+						return err
+					}
+					var id int64
+					if err := tx.QueryRow(`SELECT id FROM events WHERE topic = 'nowhere'`).Scan(&id); !errors.Is(err, sql.ErrNoRows) {
+						return fmt.Errorf("QueryRow without a row: %v; want sql.ErrNoRows", err)
+					}
+					return nil
+				})
+			})
+		}
+		wg.Wait()
+		for w, err := range errs {
+			if err != nil {
+				t.Fatalf("closure %d: %v", w, err)
+			}
+			var n int
+			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM events WHERE topic = ?`, fmt.Sprint("read-", w)).Scan(&n); err != nil || n != 5 {
+				t.Fatalf("closure %d kept %d rows (%v); want 5", w, n, err)
+			}
+		}
+
+		err := d.Write(ctx, func(tx *db.Tx) error {
+			if err := tx.Defer(insert, "read-failed", "x", 0); err != nil {
+				return err
+			}
+			if err := tx.Defer(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'dup', 0)`); err != nil {
+				return err
+			}
+			var n int
+			return tx.QueryRow(`SELECT COUNT(*) FROM events WHERE topic = 'read-failed'`).Scan(&n)
+		})
+		if err == nil {
+			t.Fatal("a failed deferred statement did not fail the read after it")
+		}
+		var n int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM events WHERE topic = 'read-failed'`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("after the failed write: %d rows (%v); want none", n, err)
 		}
 	})
 }

@@ -196,7 +196,8 @@ func (d *DB) requeueIdem(q []idemResponse) {
 }
 
 // storeIdem writes queued responses in tx with one UPDATE per appendChunk
-// responses.
+// responses. On PostgreSQL they are handed on to the transaction's next
+// round trip (a closure's, or the commit's).
 func (d *DB) storeIdem(ctx context.Context, tx *txn, q []idemResponse) error {
 	t := tx.tx(d, ctx, ctx, nil)
 	for len(q) > 0 {
@@ -205,11 +206,12 @@ func (d *DB) storeIdem(ctx context.Context, tx *txn, q []idemResponse) error {
 		for _, r := range q[:n] {
 			args = append(args, r.scope, r.key, r.status, r.contentType, r.body)
 		}
-		if _, err := t.Exec(d.storeIdemSQL(n), args...); err != nil {
+		if err := t.Defer(d.storeIdemSQL(n), args...); err != nil {
 			return err
 		}
 		q = q[n:]
 	}
+	tx.carry = t.pending
 	return nil
 }
 
