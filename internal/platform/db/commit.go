@@ -34,13 +34,23 @@ type lane struct {
 // pipeline reaches the transaction's session through the connection,
 // around database/sql. Commit and Rollback give the connection back.
 type txn struct {
-	*sql.Tx
-	conn *sql.Conn
-	d    *DB
-	// carry holds statements handed on to the next closure's first round
-	// trip (PostgreSQL): the batch's opening, or the previous closure's
-	// savepoint release and the next savepoint.
+	sqlTx *sql.Tx // SQLite: database/sql's transaction
+	conn  *sql.Conn
+	d     *DB
+	// carry holds statements handed on to the next round trip (PostgreSQL):
+	// the transaction's BEGIN and the batch's opening, or the previous
+	// closure's savepoint release and the next savepoint.
 	carry []deferred
+}
+
+// runner is what runs a statement in the transaction: SQLite's sql.Tx, or
+// on PostgreSQL the connection itself, which opens and ends the transaction
+// with statements of its pipelines (BEGIN goes with the first round trip,
+// COMMIT with the last).
+type runner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // begin starts a write transaction on a connection of pool.
@@ -49,41 +59,78 @@ func (d *DB) begin(ctx context.Context, pool *sql.DB) (*txn, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.Engine == Postgres {
+		return &txn{conn: c, d: d, carry: []deferred{{q: "BEGIN"}}}, nil
+	}
 	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		c.Close()
 		return nil, err
 	}
-	return &txn{Tx: tx, conn: c, d: d}, nil
+	return &txn{sqlTx: tx, conn: c, d: d}, nil
+}
+
+func (x *txn) runner() runner {
+	if x.sqlTx != nil {
+		return x.sqlTx
+	}
+	return x.conn
+}
+
+// ExecContext runs a statement of the transaction's own (a savepoint's)
+// at once, after what is handed on.
+func (x *txn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if len(x.carry) > 0 {
+		return x.tx(x.d, ctx, ctx, nil).Exec(q, args...)
+	}
+	return x.runner().ExecContext(ctx, q, args...)
 }
 
 // tx is a Tx for a closure (or the committer itself) in x. It starts with
 // the statements handed on to it.
 func (x *txn) tx(d *DB, ctx, jctx context.Context, stmts map[string]*sql.Stmt) *Tx {
-	t := &Tx{d: d, x: x, conn: x.conn, tx: x.Tx, ctx: ctx, jctx: jctx, stmts: stmts, pending: x.carry, carried: len(x.carry)}
+	t := &Tx{d: d, x: x, conn: x.conn, tx: x.runner(), sqlTx: x.sqlTx, ctx: ctx, jctx: jctx, stmts: stmts, pending: x.carry, carried: len(x.carry)}
 	x.carry = nil
 	return t
 }
 
-// Commit commits, after sending what is still handed on.
+// Commit commits: on PostgreSQL in one round trip with what is still
+// handed on.
 func (x *txn) Commit() error {
-	if len(x.carry) > 0 {
-		ctx := context.Background()
-		if err := x.tx(x.d, ctx, ctx, nil).flush(); err != nil {
-			_ = x.Rollback()
-			return err
-		}
+	defer x.release()
+	if x.sqlTx != nil {
+		return x.sqlTx.Commit()
 	}
-	err := x.Tx.Commit()
-	x.conn.Close()
+	ctx := context.Background()
+	tag, _, err := x.tx(x.d, ctx, ctx, nil).send(&deferred{q: "COMMIT"}, false)
+	if err == nil && tag.String() != "COMMIT" {
+		err = fmt.Errorf("db: commit ended as %s", tag)
+	}
+	if err != nil {
+		x.end()
+	}
 	return err
 }
 
+// Rollback ends the transaction without its changes.
 func (x *txn) Rollback() error {
-	err := x.Tx.Rollback()
-	x.conn.Close()
+	defer x.release()
+	if x.sqlTx != nil {
+		return x.sqlTx.Rollback()
+	}
+	return x.end()
+}
+
+// end rolls back a PostgreSQL transaction (in any state), so that its
+// connection can serve again.
+func (x *txn) end() error {
+	_, err := x.conn.ExecContext(context.Background(), "ROLLBACK", pgx.QueryExecModeSimpleProtocol)
 	return err
 }
+
+// release gives the connection back to the pool. (pgx's driver closes one
+// that is still inside a transaction rather than let a read run in it.)
+func (x *txn) release() { x.conn.Close() }
 
 // txContext is the context of a write transaction: never cancelled by a
 // caller (it may be shared), and without a deadline, because both drivers

@@ -441,9 +441,10 @@ func (d *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
 // away cannot interrupt a transaction that other callers share.
 type Tx struct {
 	d     *DB
-	x     *txn      // the transaction
-	conn  *sql.Conn // the connection tx runs on (PostgreSQL: Defer's pipeline goes through it)
-	tx    *sql.Tx
+	x     *txn            // the transaction
+	conn  *sql.Conn       // the connection tx runs on (PostgreSQL: Defer's pipeline goes through it)
+	tx    runner          // runs a statement of the transaction
+	sqlTx *sql.Tx         // SQLite: the transaction, for its prepared statements
 	ctx   context.Context // the transaction's context
 	jctx  context.Context // the caller's context, for values
 	hooks []func()
@@ -484,7 +485,7 @@ func (t *Tx) prep(q string) (*sql.Stmt, string, error) {
 			return s, "", nil
 		}
 		if s, _ := t.d.stmt(t.ctx, t.d.write, q); s != nil {
-			ts := t.tx.StmtContext(t.ctx, s)
+			ts := t.sqlTx.StmtContext(t.ctx, s)
 			if t.stmts != nil {
 				t.stmts[q] = ts // reused by the batch's later closures
 			}

@@ -298,6 +298,84 @@ func TestQueryAfterDeferred(t *testing.T) {
 	})
 }
 
+// On PostgreSQL a write transaction opens and ends with statements of its
+// pipelines, out of database/sql's sight: after writes that fail in every
+// way, no write runs inside a transaction left open (it would see that
+// transaction's start as its own), and a connection whose transaction
+// failed is rolled back and serves again rather than being dropped.
+func TestConnectionsLeaveTransactionsClosed(t *testing.T) {
+	d := dbtest.Postgres(t)
+	ctx := context.Background()
+	insert := `INSERT INTO events (topic, subject, payload, created_at) VALUES ('closed', ?, '{}', 0)`
+	fails := []func(tx *db.Tx) error{
+		func(tx *db.Tx) error { return errors.New("refused") },
+		func(tx *db.Tx) error { _ = tx.Defer(insert, "a"); return errors.New("refused after a deferred insert") },
+		func(tx *db.Tx) error {
+			_ = tx.Defer(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'dup', 0)`)
+			_, err := tx.Exec(insert, "b")
+			return err
+		},
+		func(tx *db.Tx) error { _ = tx.Defer(insert, "c"); panic("closure panics") },
+		func(tx *db.Tx) error { _, err := tx.Exec(insert, "ok"); return err },
+	}
+	// A write's read of its transaction's start, and its connection's backend.
+	started := func() (time.Time, int) {
+		t.Helper()
+		var ms int64
+		var pid int
+		err := d.InTx(ctx, func(tx *db.Tx) error {
+			return tx.QueryRow(`SELECT (EXTRACT(EPOCH FROM transaction_timestamp()) * 1000)::bigint, pg_backend_pid()`).Scan(&ms, &pid)
+		})
+		if err != nil {
+			t.Fatalf("a write after the writes: %v", err)
+		}
+		return time.UnixMilli(ms), pid
+	}
+	fresh := func(after time.Time) {
+		t.Helper()
+		if started, _ := started(); started.Before(after.Add(-time.Millisecond)) {
+			t.Fatalf("a write ran inside a transaction left open since %v (the writes ended at %v)", started, after)
+		}
+	}
+	// Alone: the connection a transaction gave back is the next one's.
+	for i, f := range fails {
+		_ = d.InTx(ctx, f)
+		if i%2 == 0 {
+			_ = d.Write(ctx, f)
+		}
+		fresh(time.Now())
+	}
+	var failed int
+	err := d.InTx(ctx, func(tx *db.Tx) error {
+		if err := tx.QueryRow(`SELECT pg_backend_pid()`).Scan(&failed); err != nil {
+			return err
+		}
+		return fails[2](tx)
+	})
+	if err == nil {
+		t.Fatal("the duplicate row did not fail the write")
+	}
+	if _, next := started(); next != failed {
+		t.Fatalf("after the failed write the next one ran on backend %d, not on its %d: its connection was dropped", next, failed)
+	}
+	// In batches.
+	var wg sync.WaitGroup
+	for range 4 {
+		for _, f := range fails {
+			wg.Go(func() { _ = d.Write(ctx, f) })
+		}
+	}
+	wg.Wait()
+	after := time.Now()
+	for range 50 {
+		fresh(after)
+	}
+	var n int
+	if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM events WHERE topic = 'closed'`).Scan(&n); err != nil || n != 6 {
+		t.Fatalf("%d rows kept (%v); want the 6 of the closure that succeeded", n, err)
+	}
+}
+
 // TestDeadlockRunAgain: two writes on different PostgreSQL committers take
 // the same two rows in opposite orders, so the server kills one of them as
 // a deadlock victim; the store runs that write again on its own, and both

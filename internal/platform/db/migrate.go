@@ -137,6 +137,9 @@ func (d *DB) Migrate(ctx context.Context) ([]int, error) {
 			text = "" // the other engine's change: only its version is recorded
 		}
 		err := d.InTx(ctx, func(t *Tx) error {
+			if err := t.flush(); err != nil { // PostgreSQL: the BEGIN handed on
+				return err
+			}
 			for _, stmt := range splitSQL(d.dialect(text)) {
 				if _, err := t.tx.ExecContext(t.ctx, stmt); err != nil {
 					return fmt.Errorf("%w\n  in: %s", err, firstLine(stmt))
