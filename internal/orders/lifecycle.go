@@ -465,13 +465,16 @@ func (s *Service) Sell(ctx context.Context, in SaleRequest, chans Channels) (Ord
 			}
 			tenders = append(tenders, res.Payment)
 		}
-		if _, err := s.move(tx, p.id, Completed, "sold at the till", p.actor, p.at, ", completed_at = ?", p.at); err != nil {
-			return err
-		}
 		if len(p.lines) > 0 { // every line is handed over at the till
-			if _, err := tx.Exec(`UPDATE order_lines SET held = 0, shipped = qty WHERE order_id = ?`, p.id); err != nil {
+			if err := tx.Defer(`UPDATE order_lines SET held = 0, shipped = qty WHERE order_id = ?`, p.id); err != nil {
 				return err
 			}
+		}
+		// Paid in full above: the sale moves on from paid.
+		if moved, err := s.moveFrom(tx, p.id, fulfilment.POS, Paid, Completed, "sold at the till", p.actor, p.at, ", completed_at = ?", p.at); err != nil {
+			return err
+		} else if !moved {
+			return fmt.Errorf("orders: till sale %s: not paid in full", number(p.id))
 		}
 		return s.inv.SellHeld(tx, p.ch, p.lines, inventory.Ref{Type: "order", ID: strconv.FormatInt(p.id, 10), Actor: p.actor})
 	})

@@ -72,20 +72,34 @@ func (s *Service) move(tx *db.Tx, id int64, to Status, note, actor string, at in
 			}
 			return "", fmt.Errorf("orders: read status: %w", err)
 		}
-		if !CanMove(fulfilment.Mode(mode), Status(old), to) {
-			return "", illegal(id, fulfilment.Mode(mode), Status(old), to)
-		}
-		a := append([]any{string(to), at}, args...)
-		a = append(a, id, old)
-		res, err := tx.Exec(`UPDATE orders SET status = ?, updated_at = ?`+set+` WHERE id = ? AND status = ?`, a...)
+		moved, err := s.moveFrom(tx, id, fulfilment.Mode(mode), Status(old), to, note, actor, at, set, args...)
 		if err != nil {
-			return "", fmt.Errorf("orders: move to %s: %w", to, err)
+			return "", err
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			return Status(old), s.changed(tx, id, Status(old), to, note, actor, at)
+		if moved {
+			return Status(old), nil
 		}
 	}
 	return "", errs.E(errs.Conflict, "concurrent_change", "order %s is being changed concurrently; retry", number(id))
+}
+
+// moveFrom is move from a state the caller knows (an order of mode m it
+// has just written, say): one conditional UPDATE, and moved is false when
+// the order was no longer in that state.
+func (s *Service) moveFrom(tx *db.Tx, id int64, m fulfilment.Mode, from, to Status, note, actor string, at int64, set string, args ...any) (moved bool, err error) {
+	if !CanMove(m, from, to) {
+		return false, illegal(id, m, from, to)
+	}
+	a := append([]any{string(to), at}, args...)
+	a = append(a, id, string(from))
+	res, err := tx.Exec(`UPDATE orders SET status = ?, updated_at = ?`+set+` WHERE id = ? AND status = ?`, a...)
+	if err != nil {
+		return false, fmt.Errorf("orders: move to %s: %w", to, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return false, nil
+	}
+	return true, s.changed(tx, id, from, to, note, actor, at)
 }
 
 // changed records and announces a status change made in tx.
