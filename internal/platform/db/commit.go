@@ -78,18 +78,15 @@ func (x *txn) runner() runner {
 }
 
 // ExecContext runs a statement of the transaction's own (a savepoint's)
-// at once, after what is handed on.
+// at once.
 func (x *txn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if len(x.carry) > 0 {
-		return x.tx(x.d, ctx, ctx, nil).Exec(q, args...)
-	}
 	return x.runner().ExecContext(ctx, q, args...)
 }
 
 // tx is a Tx for a closure (or the committer itself) in x. It starts with
 // the statements handed on to it.
-func (x *txn) tx(d *DB, ctx, jctx context.Context, stmts map[string]*sql.Stmt) *Tx {
-	t := &Tx{d: d, x: x, conn: x.conn, tx: x.runner(), sqlTx: x.sqlTx, ctx: ctx, jctx: jctx, stmts: stmts, pending: x.carry, carried: len(x.carry)}
+func (x *txn) tx(ctx, jctx context.Context, stmts map[string]*sql.Stmt) *Tx {
+	t := &Tx{d: x.d, x: x, ctx: ctx, jctx: jctx, stmts: stmts, pending: x.carry, carried: len(x.carry)}
 	x.carry = nil
 	return t
 }
@@ -102,7 +99,7 @@ func (x *txn) Commit() error {
 		return x.sqlTx.Commit()
 	}
 	ctx := context.Background()
-	tag, _, err := x.tx(x.d, ctx, ctx, nil).send(&deferred{q: "COMMIT"}, false)
+	tag, _, err := x.tx(ctx, ctx, nil).send(&deferred{q: "COMMIT"}, false)
 	if err == nil && tag.String() != "COMMIT" {
 		err = fmt.Errorf("db: commit ended as %s", tag)
 	}
@@ -242,7 +239,7 @@ func (l *lane) exec(batch []*job) {
 		}
 	}
 	if !broken {
-		t := tx.tx(l.d, ctx, ctx, stmts)
+		t := tx.tx(ctx, ctx, stmts)
 		if err := t.writeRows(&rows); err != nil {
 			l.d.log.Warn("db: writing a batch's appended rows failed; retrying its writes one by one", "jobs", len(batch), "err", err)
 			broken = true
@@ -348,7 +345,7 @@ func (d *DB) runOnce(pool *sql.DB, j *job, withIdem bool) bool {
 		return d.runOnce(pool, j, false)
 	}
 	if j.err == nil {
-		t := tx.tx(d, ctx, j.ctx, stmts)
+		t := tx.tx(ctx, j.ctx, stmts)
 		if err := t.writeRows(&rows); err != nil {
 			j.err = deferredError(err)
 		}
@@ -392,7 +389,7 @@ func (d *DB) retryIdem(q []idemResponse) bool {
 //
 // The rows the closure appends (Tx.Append) join rows when it succeeds.
 func (d *DB) call(ctx context.Context, tx *txn, stmts map[string]*sql.Stmt, j *job, savepoint bool, rows *rowBuf) (hooks []func(), err error, broken bool) {
-	t := tx.tx(d, ctx, j.ctx, stmts)
+	t := tx.tx(ctx, j.ctx, stmts)
 	defer func() {
 		if err == nil && !broken {
 			rows.merge(&t.rows)

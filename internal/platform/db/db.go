@@ -441,10 +441,7 @@ func (d *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
 // away cannot interrupt a transaction that other callers share.
 type Tx struct {
 	d     *DB
-	x     *txn            // the transaction
-	conn  *sql.Conn       // the connection tx runs on (PostgreSQL: Defer's pipeline goes through it)
-	tx    runner          // runs a statement of the transaction
-	sqlTx *sql.Tx         // SQLite: the transaction, for its prepared statements
+	x     *txn            // the transaction (PostgreSQL: Defer's pipeline goes through its connection)
 	ctx   context.Context // the transaction's context
 	jctx  context.Context // the caller's context, for values
 	hooks []func()
@@ -485,7 +482,7 @@ func (t *Tx) prep(q string) (*sql.Stmt, string, error) {
 			return s, "", nil
 		}
 		if s, _ := t.d.stmt(t.ctx, t.d.write, q); s != nil {
-			ts := t.sqlTx.StmtContext(t.ctx, s)
+			ts := t.x.sqlTx.StmtContext(t.ctx, s)
 			if t.stmts != nil {
 				t.stmts[q] = ts // reused by the batch's later closures
 			}
@@ -545,7 +542,7 @@ func (t *Tx) send(next *deferred, query bool) (pgconn.CommandTag, *pipedRows, er
 	var tag pgconn.CommandTag
 	var rows *pipedRows
 	var nextErr error
-	err := t.conn.Raw(func(dc any) error {
+	err := t.x.conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("db: deferred statements need a pgx connection, not %T", dc)
@@ -724,7 +721,7 @@ func (t *Tx) Exec(q string, args ...any) (sql.Result, error) {
 	if s != nil {
 		return s.ExecContext(t.ctx, args...)
 	}
-	return t.tx.ExecContext(t.ctx, rq, args...)
+	return t.x.runner().ExecContext(t.ctx, rq, args...)
 }
 
 // Query runs a query in the transaction, after the deferred statements
@@ -748,7 +745,7 @@ func (t *Tx) Query(q string, args ...any) (Rows, error) {
 	if s != nil {
 		return s.QueryContext(t.ctx, args...)
 	}
-	return t.tx.QueryContext(t.ctx, rq, args...)
+	return t.x.runner().QueryContext(t.ctx, rq, args...)
 }
 
 // QueryRow runs a one-row query in the transaction, after the deferred
@@ -765,12 +762,12 @@ func (t *Tx) QueryRow(q string, args ...any) Row {
 	t.sent = true
 	s, rq, err := t.prep(q)
 	if err != nil {
-		return t.tx.QueryRowContext(t.ctx, q, args...) // reports the prepare error on Scan
+		return t.x.runner().QueryRowContext(t.ctx, q, args...) // reports the prepare error on Scan
 	}
 	if s != nil {
 		return s.QueryRowContext(t.ctx, args...)
 	}
-	return t.tx.QueryRowContext(t.ctx, rq, args...)
+	return t.x.runner().QueryRowContext(t.ctx, rq, args...)
 }
 
 // AfterCommit registers f to run after the transaction commits (never if it

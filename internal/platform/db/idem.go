@@ -199,7 +199,7 @@ func (d *DB) requeueIdem(q []idemResponse) {
 // responses. On PostgreSQL they are handed on to the transaction's next
 // round trip (a closure's, or the commit's).
 func (d *DB) storeIdem(ctx context.Context, tx *txn, q []idemResponse) error {
-	t := tx.tx(d, ctx, ctx, nil)
+	t := tx.tx(ctx, ctx, nil)
 	for len(q) > 0 {
 		n := min(len(q), appendChunk)
 		args := make([]any, 0, 5*n)

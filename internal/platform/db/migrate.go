@@ -141,7 +141,7 @@ func (d *DB) Migrate(ctx context.Context) ([]int, error) {
 				return err
 			}
 			for _, stmt := range splitSQL(d.dialect(text)) {
-				if _, err := t.tx.ExecContext(t.ctx, stmt); err != nil {
+				if _, err := t.x.ExecContext(t.ctx, stmt); err != nil {
 					return fmt.Errorf("%w\n  in: %s", err, firstLine(stmt))
 				}
 			}
