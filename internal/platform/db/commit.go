@@ -275,8 +275,12 @@ func transient(err error) bool {
 }
 
 // maxTransientRetries bounds how often runSolo runs a write again after a
-// transient conflict.
+// transient conflict or a transaction that could not begin.
 const maxTransientRetries = 5
+
+// errBroken marks a write whose transaction could not begin on its
+// connection; runSolo runs it again on another.
+var errBroken = errors.New("db: transaction broken")
 
 func (l *lane) retryAlone(batch []*job) {
 	for _, j := range batch {
@@ -304,7 +308,7 @@ func (l *lane) retryAlone(batch []*job) {
 func (d *DB) runSolo(pool *sql.DB, j *job, withIdem bool) bool {
 	for attempt := 1; ; attempt++ {
 		committed := d.runOnce(pool, j, withIdem)
-		if committed || !transient(j.err) || attempt > maxTransientRetries {
+		if committed || !(transient(j.err) || errors.Is(j.err, errBroken)) || attempt > maxTransientRetries {
 			return committed
 		}
 		withIdem = false // the queued responses went with the first attempt
@@ -338,11 +342,16 @@ func (d *DB) runOnce(pool *sql.DB, j *job, withIdem bool) bool {
 	stmts := map[string]*sql.Stmt{}
 	var broken bool
 	j.hooks, j.err, broken = d.call(ctx, tx, stmts, j, false, &rows)
-	if broken { // the stored responses sent with the closure failed, not the closure
+	if broken {
 		_ = tx.Rollback()
 		d.requeueIdem(idem)
-		j.err, j.hooks = nil, nil
-		return d.runOnce(pool, j, false)
+		if withIdem { // the stored responses sent with the closure failed, not the closure
+			j.err, j.hooks = nil, nil
+			return d.runOnce(pool, j, false)
+		}
+		// The transaction's BEGIN failed: its connection, not the closure.
+		j.err = fmt.Errorf("%w: %w", errBroken, j.err)
+		return false
 	}
 	if j.err == nil {
 		t := tx.tx(ctx, j.ctx, stmts)

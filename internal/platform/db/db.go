@@ -536,9 +536,12 @@ func (t *Tx) send(next *deferred, query bool) (pgconn.CommandTag, *pipedRows, er
 	if next != nil {
 		b.Queue(t.d.Rebind(next.q), next.args...)
 	}
+	handed := slices.Clone(t.pending[:carried])
 	clear(t.pending)
 	t.pending, t.carried = t.pending[:0], 0
+	sent := t.sent
 	t.sent = true
+	unsent := false
 	var tag pgconn.CommandTag
 	var rows *pipedRows
 	var nextErr error
@@ -551,7 +554,12 @@ func (t *Tx) send(next *deferred, query bool) (pgconn.CommandTag, *pipedRows, er
 		for i := range n {
 			if _, err := br.Exec(); err != nil {
 				br.Close()
-				t.carryFailed = i < carried
+				// pgx prepares and encodes every statement of a pipeline
+				// before it sends one: when that fails nothing ran, the
+				// failure is the closure's, and what was handed on waits.
+				var pre pgx.ErrPreprocessingBatch
+				unsent = errors.As(err, &pre)
+				t.carryFailed = i < carried && !unsent
 				return err
 			}
 		}
@@ -572,6 +580,9 @@ func (t *Tx) send(next *deferred, query bool) (pgconn.CommandTag, *pipedRows, er
 	})
 	if err != nil {
 		t.err = err
+		if unsent {
+			t.pending, t.carried, t.sent = append(t.pending, handed...), carried, sent
+		}
 		return tag, nil, err
 	}
 	return tag, rows, nextErr

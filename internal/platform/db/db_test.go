@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -728,5 +730,133 @@ func TestSQLiteLogFramesHeldUntilSync(t *testing.T) {
 	}
 	if held != big || small != 200 || check != "ok" {
 		t.Fatalf("after reopening: %d large-transaction rows (want %d), %d small (want 200), integrity %q", held, big, small, check)
+	}
+}
+
+// TestStatementsThatCannotBePrepared: a write whose statement the server
+// cannot prepare (a syntax error, two commands in one statement) or whose
+// argument cannot be encoded fails with that error, alone or batched with
+// other writes, which still commit; on PostgreSQL such a statement may be
+// the first of its transaction, sent with the BEGIN or savepoint handed on
+// to it, and it is the write that failed, not the transaction.
+func TestStatementsThatCannotBePrepared(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		insert := `INSERT INTO events (topic, subject, payload, created_at) VALUES ('prepared', ?, '{}', 0)`
+		bad := []func(tx *db.Tx) error{
+			func(tx *db.Tx) error { _, err := tx.Exec(`INSERT INTO events VALUES (`); return err },
+			func(tx *db.Tx) error {
+				_, err := tx.Exec(`DELETE FROM events WHERE topic = 'prepared'; DELETE FROM nowhere`)
+				return err
+			},
+			func(tx *db.Tx) error { return tx.QueryRow(`SELECT no_such_column FROM events`).Scan(new(int)) },
+			func(tx *db.Tx) error {
+				_ = tx.Defer(insert, "deferred")
+				_, err := tx.Exec(`UPDATE nowhere SET x = 1`)
+				return err
+			},
+			func(tx *db.Tx) error { _, err := tx.Exec(insert, struct{ A chan int }{}); return err },
+		}
+		good := func(s string) func(tx *db.Tx) error {
+			return func(tx *db.Tx) error { _, err := tx.Exec(insert, s); return err }
+		}
+		for i, f := range bad {
+			if err := d.InTx(ctx, f); err == nil {
+				t.Fatalf("bad write %d alone succeeded", i)
+			}
+			if err := d.Write(ctx, f); err == nil {
+				t.Fatalf("bad write %d succeeded", i)
+			}
+		}
+		var wg sync.WaitGroup
+		for r := range 6 {
+			for i, f := range bad {
+				wg.Go(func() {
+					if err := d.Write(ctx, f); err == nil {
+						t.Errorf("bad write %d succeeded in a batch", i)
+					}
+				})
+				wg.Go(func() {
+					if err := d.Write(ctx, good(fmt.Sprint(r, "-", i))); err != nil {
+						t.Errorf("a good write batched with bad ones: %v", err)
+					}
+				})
+			}
+		}
+		wg.Wait()
+		var n int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM events WHERE topic = 'prepared'`).Scan(&n); err != nil || n != 6*len(bad) {
+			t.Fatalf("%d rows kept (%v); want the %d of the good writes", n, err, 6*len(bad))
+		}
+	})
+}
+
+// TestWritesAfterConnectionsDie: the server ends every connection of the
+// store (a restart, a failover); the next writes begin on fresh ones, alone
+// and batched, and each commits once.
+func TestWritesAfterConnectionsDie(t *testing.T) {
+	ctx := context.Background()
+	u, err := url.Parse(dbtest.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	app := fmt.Sprintf("omni_revive_%d", time.Now().UnixNano()) // only this store's connections die
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	d, err := db.Open(ctx, u.String(), db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	insert := `INSERT INTO events (topic, subject, payload, created_at) VALUES ('revived', ?, '{}', 0)`
+	write := func(s string) error {
+		return d.Write(ctx, func(tx *db.Tx) error { _, err := tx.Exec(insert, s); return err })
+	}
+	var wg sync.WaitGroup
+	for i := range 16 { // open the writers' connections
+		wg.Go(func() { _ = write(fmt.Sprint("warm-", i)) })
+	}
+	wg.Wait()
+	kill := func() {
+		t.Helper()
+		admin, err := sql.Open("pgx", os.Getenv(dbtest.EnvPostgres))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close()
+		var n int
+		if err := admin.QueryRowContext(ctx, `SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE application_name = $1`, app).Scan(&n); err != nil || n == 0 {
+			t.Fatalf("terminated %d connections (%v)", n, err)
+		}
+	}
+	kill()
+	if err := write("alone"); err != nil {
+		t.Fatalf("a write after the connections died: %v", err)
+	}
+	kill()
+	errs := make([]error, 16)
+	for i := range errs {
+		wg.Go(func() { errs[i] = write(fmt.Sprint("batched-", i)) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("batched write %d after the connections died: %v", i, err)
+		}
+	}
+	var n, distinct int
+	// Read on a writer: the readers' pool, whose connections died too,
+	// finds that out on each one's next use (pgx pings it only after a
+	// second idle).
+	err = d.InTx(ctx, func(tx *db.Tx) error {
+		return tx.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT subject) FROM events WHERE topic = 'revived' AND subject NOT LIKE 'warm-%'`).Scan(&n, &distinct)
+	})
+	if err != nil || n != 17 || distinct != 17 {
+		t.Fatalf("%d rows, %d distinct (%v); want each of the 17 writes once", n, distinct, err)
 	}
 }
