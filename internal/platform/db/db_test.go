@@ -860,3 +860,96 @@ func TestWritesAfterConnectionsDie(t *testing.T) {
 		t.Fatalf("%d rows, %d distinct (%v); want each of the 17 writes once", n, distinct, err)
 	}
 }
+
+// TestCheckoutRules: the rules of the tables every order writes hold on
+// both engines, whether a CHECK constraint (SQLite) or a domain
+// (PostgreSQL, migration 12) states them: each breach fails and leaves
+// nothing, and the edge values are accepted.
+func TestCheckoutRules(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		setup := []string{
+			`INSERT INTO styles (id, code, name, category, lifecycle, launch_date, created_at, updated_at) VALUES (1, 'S1', 'Style', 'tops', 'classic', '2026-01-01', 0, 0)`,
+			`INSERT INTO skus (id, code, style_id, color, size, barcode, list_price, cost, created_at, updated_at) VALUES (1, 'S1-BK-M', 1, 'BK', 'M', '690001', 100, 50, 0, 0)`,
+			`INSERT INTO locations (id, code, name, kind, province, city, lat, lng, created_at, updated_at) VALUES (1, 'L1', 'Store', 'store', 'SH', 'SH', 31.2, 121.5, 0, 0)`,
+			`INSERT INTO channels (id, code, name, kind, created_at, updated_at) VALUES (1, 'C1', 'Shop', 'online_shop', 0, 0)`,
+			`INSERT INTO stock_levels (sku_id, location_id, style_id, on_hand, reserved, updated_at) VALUES (1, 1, 1, 5, 2, 0)`,
+			`INSERT INTO orders (id, channel_id, mode, status, subtotal, total, paid, created_at, updated_at) VALUES (1, 1, 'standard', 'paid', 200, 200, 200, 0, 0)`,
+			`INSERT INTO order_lines (order_id, line_no, sku_id, qty, unit_price, amount, held, shipped) VALUES (1, 1, 1, 2, 100, 200, 1, 1)`,
+			`INSERT INTO payments (id, order_id, provider, amount, status, out_trade_no, created_at, updated_at) VALUES (1, 1, 'test', 200, 'captured', 'T1', 0, 0)`,
+			`INSERT INTO channel_style_usage (channel_id, style_id, held, sold) VALUES (1, 1, 1, 1)`,
+		}
+		if err := d.InTx(ctx, func(tx *db.Tx) error {
+			for _, q := range setup {
+				if _, err := tx.Exec(q); err != nil {
+					return fmt.Errorf("%s: %w", q, err)
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		breaches := []string{
+			`UPDATE orders SET status = 'lost' WHERE id = 1`,
+			`UPDATE orders SET mode = 'drone' WHERE id = 1`,
+			`UPDATE orders SET subtotal = -1 WHERE id = 1`,
+			`UPDATE orders SET discount = -1 WHERE id = 1`,
+			`UPDATE orders SET shipping_fee = -1 WHERE id = 1`,
+			`UPDATE orders SET paid = paid + 1 WHERE id = 1`,
+			`UPDATE orders SET refunded = 201 WHERE id = 1`,
+			`UPDATE orders SET refunded = -1 WHERE id = 1`,
+			`UPDATE orders SET total = -1, paid = 0 WHERE id = 1`,
+			`UPDATE order_lines SET qty = 0, held = 0, shipped = 0 WHERE order_id = 1`,
+			`UPDATE order_lines SET unit_price = -1 WHERE order_id = 1`,
+			`UPDATE order_lines SET discount = -1 WHERE order_id = 1`,
+			`UPDATE order_lines SET amount = -1 WHERE order_id = 1`,
+			`UPDATE order_lines SET held = held - 2 WHERE order_id = 1`,
+			`UPDATE order_lines SET held = held + 1 WHERE order_id = 1`,
+			`UPDATE order_lines SET returned = 2 WHERE order_id = 1`,
+			`UPDATE order_lines SET returned = -1 WHERE order_id = 1`,
+			`UPDATE payments SET provider = 'cheque' WHERE id = 1`,
+			`UPDATE payments SET status = 'lost' WHERE id = 1`,
+			`UPDATE payments SET amount = 0 WHERE id = 1`,
+			`UPDATE payments SET refunded = 201 WHERE id = 1`,
+			`UPDATE payments SET refunded = -1 WHERE id = 1`,
+			`UPDATE stock_levels SET reserved = reserved + 4`,
+			`UPDATE stock_levels SET on_hand = on_hand - 4`,
+			`UPDATE stock_levels SET reserved = -1`,
+			`UPDATE stock_levels SET in_transit = -1`,
+			`UPDATE stock_levels SET safety_stock = -1`,
+			`UPDATE stock_levels SET low_threshold = -1`,
+			`INSERT INTO stock_movements (sku_id, location_id, kind, created_at) VALUES (1, 1, 'gift', 0)`,
+			`UPDATE channel_style_usage SET held = held - 2`,
+			`UPDATE channel_style_usage SET sold = -1`,
+		}
+		for _, q := range breaches {
+			err := d.Write(ctx, func(tx *db.Tx) error { _, err := tx.Exec(q); return err })
+			if err == nil {
+				t.Errorf("accepted: %s", q)
+			}
+		}
+		var sum int64
+		if err := d.QueryRow(ctx, `SELECT
+			(SELECT paid + refunded + total + subtotal + discount + shipping_fee FROM orders WHERE id = 1) +
+			(SELECT qty + held + shipped + returned + unit_price + amount FROM order_lines WHERE order_id = 1) +
+			(SELECT amount + refunded FROM payments WHERE id = 1) +
+			(SELECT on_hand + reserved + in_transit + safety_stock + low_threshold FROM stock_levels) +
+			(SELECT held + sold FROM channel_style_usage) +
+			(SELECT COUNT(*) FROM stock_movements)`).Scan(&sum); err != nil || sum != 600+304+200+7+2 {
+			t.Fatalf("after the breaches the rows sum to %d (%v); want them unchanged, %d", sum, err, 600+304+200+7+2)
+		}
+		edges := []string{
+			`UPDATE orders SET status = 'completed', mode = 'pos', refunded = 200, discount = 0, shipping_fee = 0 WHERE id = 1`,
+			`UPDATE order_lines SET held = 0, shipped = 2, returned = 2, discount = 0, unit_price = 0, amount = 0 WHERE order_id = 1`,
+			`UPDATE payments SET provider = 'points', status = 'cancelled', refunded = 200 WHERE id = 1`,
+			`UPDATE stock_levels SET reserved = on_hand, in_transit = 0, safety_stock = 0, low_threshold = 0`,
+			`INSERT INTO stock_movements (sku_id, location_id, kind, created_at) VALUES (1, 1, 'release', 0)`,
+			`UPDATE channel_style_usage SET held = 0, sold = 0`,
+		}
+		for _, q := range edges {
+			if err := d.Write(ctx, func(tx *db.Tx) error { _, err := tx.Exec(q); return err }); err != nil {
+				t.Errorf("refused %s: %v", q, err)
+			}
+		}
+	})
+}
