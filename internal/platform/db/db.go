@@ -268,6 +268,9 @@ func (d *DB) openPostgres(ctx context.Context, dsn string, o Options) error {
 	w.SetMaxOpenConns(o.Lanes + 4) // the lanes plus InTx callers
 	w.SetMaxIdleConns(o.Lanes + 4)
 	w.SetConnMaxIdleTime(5 * time.Minute)
+	// A writer keeps the plans it made, and a plan made while a table was
+	// small may scan it whole: fresh connections plan on today's sizes.
+	w.SetConnMaxLifetime(30 * time.Minute)
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
 		return fmt.Errorf("db: connect postgres %s: %w", Redact(dsn), err)
