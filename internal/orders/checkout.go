@@ -64,6 +64,15 @@ func (s *Service) Checkout(ctx context.Context, in CheckoutRequest) (Order, erro
 // placeRetrying routes and writes, routing again on a fresh snapshot when
 // another order took the stock between the snapshot and the hold.
 func (s *Service) placeRetrying(ctx context.Context, p *placement, write func(*db.Tx) error) error {
+	if p.id == 0 {
+		// Numbered ahead (PostgreSQL), the order's row, its lines and the
+		// stock hold go to the server in one round trip.
+		id, err := s.db.ReserveID(ctx, "orders")
+		if err != nil {
+			return err
+		}
+		p.id = id
+	}
 	for attempt := 0; ; attempt++ {
 		if err := s.route(ctx, p); err != nil {
 			return err
@@ -306,6 +315,18 @@ func (p *placement) encode() error {
 }
 
 // write inserts the order, holds its stock and announces it, in tx.
+// The INSERT of an order: with the id ReserveID gave it, or (SQLite)
+// numbered by the store.
+const insertOrder = `INSERT INTO orders (channel_id, mode, status, member_id, customer_mobile, customer_name, store_id,
+	ship_province, ship_city, ship_address, ship_lat, ship_lng, region, presale_id, exchange_of, subtotal, discount, shipping_fee, total,
+	pickup_code, routing, pricing, promised_at, expires_at, note, created_at, updated_at%s)
+	VALUES (?, ?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?%s)`
+
+var (
+	insertOrderWithID      = fmt.Sprintf(insertOrder, ", id", ", ?")
+	insertOrderReturningID = fmt.Sprintf(insertOrder, "", "") + ` RETURNING id`
+)
+
 func (s *Service) write(tx *db.Tx, p *placement) error {
 	now := s.now()
 	p.at = now.UnixMilli()
@@ -333,13 +354,14 @@ func (s *Service) write(tx *db.Tx, p *placement) error {
 	if p.decision.PromisedAt != nil {
 		promised = p.decision.PromisedAt.UnixMilli()
 	}
-	if err := tx.QueryRow(`INSERT INTO orders (channel_id, mode, status, member_id, customer_mobile, customer_name, store_id,
-			ship_province, ship_city, ship_address, ship_lat, ship_lng, region, presale_id, exchange_of, subtotal, discount, shipping_fee, total,
-			pickup_code, routing, pricing, promised_at, expires_at, note, created_at, updated_at)
-		VALUES (?, ?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		p.ch.ID, string(p.in.Mode), member, p.in.Customer.Mobile, p.in.Customer.Name, storeID,
+	args := []any{p.ch.ID, string(p.in.Mode), member, p.in.Customer.Mobile, p.in.Customer.Name, storeID,
 		province, city, addr, lat, lng, p.region, presaleID, exch, q.Subtotal, q.Discount, q.ShippingFee, q.Total,
-		p.code, p.routingJSON, p.pricingJSON, promised, now.Add(p.ttl).UnixMilli(), p.in.Note, p.at, p.at).Scan(&p.id); err != nil {
+		p.code, p.routingJSON, p.pricingJSON, promised, now.Add(p.ttl).UnixMilli(), p.in.Note, p.at, p.at}
+	if p.id != 0 { // reserved (placeRetrying)
+		if err := tx.Defer(insertOrderWithID, append(args, p.id)...); err != nil {
+			return fmt.Errorf("orders: insert order: %w", err)
+		}
+	} else if err := tx.QueryRow(insertOrderReturningID, args...).Scan(&p.id); err != nil {
 		return fmt.Errorf("orders: insert order: %w", err)
 	}
 	ref := inventory.Ref{Type: "order", ID: strconv.FormatInt(p.id, 10), Actor: p.actor}
@@ -356,7 +378,7 @@ func (s *Service) write(tx *db.Tx, p *placement) error {
 	ins := make([]byte, 0, 200+len(q.Lines)*30)
 	ins = append(ins, `INSERT INTO order_lines (order_id, line_no, sku_id, qty, unit_price, discount, amount, unit_cost, location_id,
 			capped_style_id, held, adjustments) VALUES `...)
-	args := make([]any, 0, 12*len(q.Lines))
+	args = make([]any, 0, 12*len(q.Lines))
 	for i := range q.Lines {
 		l := &q.Lines[i]
 		var loc, capped any

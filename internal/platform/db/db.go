@@ -88,6 +88,7 @@ type DB struct {
 	idemMu       sync.Mutex
 	idemQ        []idemResponse // responses of idempotent requests, stored by the next transaction
 	typeMaps     sync.Pool      // *pgtype.Map: scans rows read in pipelines (one goroutine at a time each)
+	ids          sync.Map       // table → *idBlock (PostgreSQL: ids reserved ahead, see ReserveID)
 	wg           sync.WaitGroup
 	stats        Stats
 }

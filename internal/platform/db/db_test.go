@@ -953,3 +953,84 @@ func TestCheckoutRules(t *testing.T) {
 		}
 	})
 }
+
+// TestReserveID: on PostgreSQL reserved ids are unique across goroutines
+// and stores (processes) sharing the database, increase within one store,
+// name rows the store would not number again, and outlast a block; on
+// SQLite there are none (the store numbers the row).
+func TestReserveID(t *testing.T) {
+	ctx := context.Background()
+	if id, err := dbtest.SQLite(t).ReserveID(ctx, "events"); id != 0 || err != nil {
+		t.Fatalf("SQLite ReserveID = %d, %v; want 0, nil", id, err)
+	}
+	t.Run("postgres", func(t *testing.T) {
+		u := dbtest.PostgresURL(t)
+		var stores [2]*db.DB
+		for i := range stores {
+			s, err := db.Open(ctx, u, db.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if _, err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			stores[i] = s
+		}
+		d, other := stores[0], stores[1]
+		const per = 150 // more than two blocks each
+		got := make([][]int64, 8)
+		var wg sync.WaitGroup
+		for g := range got {
+			wg.Go(func() {
+				s := d
+				if g%2 == 1 {
+					s = other
+				}
+				for range per {
+					id, err := s.ReserveID(ctx, "events")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					got[g] = append(got[g], id)
+				}
+			})
+		}
+		wg.Wait()
+		seen := map[int64]bool{}
+		for g, ids := range got {
+			for i, id := range ids {
+				if id <= 0 || seen[id] {
+					t.Fatalf("goroutine %d got id %d twice or not positive", g, id)
+				}
+				seen[id] = true
+				if i > 0 && id <= ids[i-1] {
+					t.Fatalf("goroutine %d got %d after %d", g, id, ids[i-1])
+				}
+			}
+		}
+		if len(seen) != 8*per {
+			t.Fatalf("%d ids; want %d", len(seen), 8*per)
+		}
+		// A reserved id names a row; the rows the store numbers itself never collide with it.
+		id, err := d.ReserveID(ctx, "events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = d.Write(ctx, func(tx *db.Tx) error {
+			if err := tx.Defer(`INSERT INTO events (id, topic, subject, payload, created_at) VALUES (?, 'reserved', '', '{}', 0)`, id); err != nil {
+				return err
+			}
+			for range 3 * 64 {
+				if err := tx.Defer(`INSERT INTO events (topic, subject, payload, created_at) VALUES ('numbered', '', '{}', 0)`); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("rows numbered by the store after a reserved one: %v", err)
+		}
+	})
+}
