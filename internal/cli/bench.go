@@ -116,7 +116,7 @@ func benchCheckout(ctx context.Context, args []string, getenv func(string) strin
 		func() (bench.CheckoutResult, error) { return bench.Checkout(ctx, o) },
 		bench.PrintCheckout,
 		func(r bench.CheckoutResult) bool {
-			return r.Oversold > 0 || r.Lost > 0 || r.Duplicated > 0 || !r.LedgerConsistent
+			return r.Oversold > 0 || r.Lost > 0 || r.Duplicated > 0 || !r.LedgerConsistent || r.Errors > 0
 		})
 }
 

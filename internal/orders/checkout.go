@@ -40,6 +40,9 @@ type placement struct {
 	// the JSON columns, encoded before the write (off the committer)
 	routingJSON, pricingJSON string
 	adjustJSON               []string
+	// reserved is the order's id when ReserveID gave one (PostgreSQL);
+	// otherwise write sets id from the store, again on each attempt.
+	reserved int64
 	// set by write
 	id    int64
 	lines []inventory.HoldLine
@@ -64,14 +67,14 @@ func (s *Service) Checkout(ctx context.Context, in CheckoutRequest) (Order, erro
 // placeRetrying routes and writes, routing again on a fresh snapshot when
 // another order took the stock between the snapshot and the hold.
 func (s *Service) placeRetrying(ctx context.Context, p *placement, write func(*db.Tx) error) error {
-	if p.id == 0 {
+	if p.reserved == 0 {
 		// Numbered ahead (PostgreSQL), the order's row, its lines and the
 		// stock hold go to the server in one round trip.
 		id, err := s.db.ReserveID(ctx, "orders")
 		if err != nil {
 			return err
 		}
-		p.id = id
+		p.reserved = id
 	}
 	for attempt := 0; ; attempt++ {
 		if err := s.route(ctx, p); err != nil {
@@ -357,7 +360,8 @@ func (s *Service) write(tx *db.Tx, p *placement) error {
 	args := []any{p.ch.ID, string(p.in.Mode), member, p.in.Customer.Mobile, p.in.Customer.Name, storeID,
 		province, city, addr, lat, lng, p.region, presaleID, exch, q.Subtotal, q.Discount, q.ShippingFee, q.Total,
 		p.code, p.routingJSON, p.pricingJSON, promised, now.Add(p.ttl).UnixMilli(), p.in.Note, p.at, p.at}
-	if p.id != 0 { // reserved (placeRetrying)
+	if p.reserved != 0 {
+		p.id = p.reserved
 		if err := tx.Defer(insertOrderWithID, append(args, p.id)...); err != nil {
 			return fmt.Errorf("orders: insert order: %w", err)
 		}

@@ -60,10 +60,10 @@ var oCodes = []string{"SH-NJD", "SH-XJH", "SH-LJZ", "FW-SH-JA", "CW-JX", "HZ-WLG
 
 // oStock is the opening stock, by location then SKU.
 var oStock = map[string]map[string]int64{
-	"SH-NJD":   {"TEE-BLK-M": 5, "TEE-WHT-M": 5, "RACE-1": 1},
-	"SH-XJH":   {"TEE-BLK-M": 5},
-	"FW-SH-JA": {"TEE-BLK-M": 5, "TEE-WHT-M": 5},
-	"CW-JX":    {"COAT-BLK-M": 5, "TEE-WHT-M": 5},
+	"SH-NJD":   {"TEE-BLK-M": 5, "TEE-WHT-M": 5, "RACE-1": 1, "RACE-2": 3},
+	"SH-XJH":   {"TEE-BLK-M": 5, "RACE-2": 3},
+	"FW-SH-JA": {"TEE-BLK-M": 5, "TEE-WHT-M": 5, "RACE-2": 3},
+	"CW-JX":    {"COAT-BLK-M": 5, "TEE-WHT-M": 5, "RACE-2": 3},
 	"HZ-WLG":   {"TEE-BLK-M": 5},
 	"FS-ZMU":   {"TEE-BLK-M": 5},
 }
@@ -215,7 +215,7 @@ func (e *oEnv) scene(t *testing.T, prefix string) *oScene {
 		{Code: s.sku("PRE"), Name: "联名卫衣", Category: "卫衣", Lifecycle: catalog.Fashion, LaunchDate: "2026-04-01",
 			SKUs: []catalog.SKU{sku("PRE-RED-M", "红色", 19900)}},
 		{Code: s.sku("RACE"), Name: "限量球鞋", Category: "鞋", Lifecycle: catalog.Fashion, LaunchDate: "2026-03-01",
-			SKUs: []catalog.SKU{sku("RACE-1", "白色", 9900)}},
+			SKUs: []catalog.SKU{sku("RACE-1", "白色", 9900), sku("RACE-2", "黑色", 9900)}},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -381,6 +381,7 @@ func TestHTTPOrders(t *testing.T) {
 		{"checkout-refusals", checkoutRefusals},
 		{"illegal-transitions", orderIllegalTransitions},
 		{"last-unit-race", orderLastUnitRace},
+		{"few-units-race", orderFewUnitsRace},
 	}
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		w := newOrdersEnv(t, d)
@@ -959,6 +960,41 @@ func orderIllegalTransitions(t *testing.T, e *oScene) {
 	}
 	if next := fmt.Sprint(got.body["next"]); next != "[partially_shipped shipped cancelled]" {
 		t.Fatalf("next %s", next)
+	}
+}
+
+// A few units at four locations, many buyers: a checkout that loses its
+// units to another while holding routes again and retries at another
+// location; every answer is an order or a 409, each order is distinct, and
+// the locations hold exactly the units of the orders placed.
+func orderFewUnitsRace(t *testing.T, e *oScene) {
+	const n = 40
+	statuses := make(chan resp, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			statuses <- e.do(t, "POST", "/api/v1/orders", e.ops, oDeliver("shop", "standard", addrPeoplesSquare, e.line("RACE-2", 1)))
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	won := map[float64]bool{}
+	for r := range statuses {
+		switch r.status {
+		case 201:
+			won[r.body["id"].(float64)] = true
+		case 409:
+		default:
+			t.Errorf("unexpected answer %d %s", r.status, r.raw)
+		}
+	}
+	var held int64
+	for _, loc := range []string{"SH-NJD", "SH-XJH", "FW-SH-JA", "CW-JX"} {
+		_, rs := e.level(t, "RACE-2", loc)
+		held += rs
+	}
+	if len(won) == 0 || int64(len(won)) != held {
+		t.Fatalf("%d distinct orders placed, %d units held", len(won), held)
 	}
 }
 
