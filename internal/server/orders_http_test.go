@@ -963,30 +963,38 @@ func orderIllegalTransitions(t *testing.T, e *oScene) {
 	}
 }
 
+// placeConcurrently sends n checkouts of body at once and returns the ids
+// of the orders placed; every other answer must be a 409.
+func placeConcurrently(t *testing.T, e *oScene, n int, body string) []float64 {
+	t.Helper()
+	statuses := make(chan resp, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { statuses <- e.do(t, "POST", "/api/v1/orders", e.ops, body) })
+	}
+	wg.Wait()
+	close(statuses)
+	var won []float64
+	for r := range statuses {
+		switch r.status {
+		case 201:
+			won = append(won, r.body["id"].(float64))
+		case 409:
+		default:
+			t.Errorf("unexpected answer %d %s", r.status, r.raw)
+		}
+	}
+	return won
+}
+
 // A few units at four locations, many buyers: a checkout that loses its
 // units to another while holding routes again and retries at another
 // location; every answer is an order or a 409, each order is distinct, and
 // the locations hold exactly the units of the orders placed.
 func orderFewUnitsRace(t *testing.T, e *oScene) {
-	const n = 40
-	statuses := make(chan resp, n)
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			statuses <- e.do(t, "POST", "/api/v1/orders", e.ops, oDeliver("shop", "standard", addrPeoplesSquare, e.line("RACE-2", 1)))
-		})
-	}
-	wg.Wait()
-	close(statuses)
 	won := map[float64]bool{}
-	for r := range statuses {
-		switch r.status {
-		case 201:
-			won[r.body["id"].(float64)] = true
-		case 409:
-		default:
-			t.Errorf("unexpected answer %d %s", r.status, r.raw)
-		}
+	for _, id := range placeConcurrently(t, e, 40, oDeliver("shop", "standard", addrPeoplesSquare, e.line("RACE-2", 1))) {
+		won[id] = true
 	}
 	var held int64
 	for _, loc := range []string{"SH-NJD", "SH-XJH", "FW-SH-JA", "CW-JX"} {
@@ -1001,31 +1009,11 @@ func orderFewUnitsRace(t *testing.T, e *oScene) {
 // The last unit: of 50 concurrent pickup checkouts for it, exactly one
 // gets it and the rest are refused with 409.
 func orderLastUnitRace(t *testing.T, e *oScene) {
-	const n = 50
-	statuses := make(chan resp, n)
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			statuses <- e.do(t, "POST", "/api/v1/orders", e.ops, oPickup("flash", "SH-NJD", e.line("RACE-1", 1)))
-		})
+	won := placeConcurrently(t, e, 50, oPickup("flash", "SH-NJD", e.line("RACE-1", 1)))
+	if len(won) != 1 {
+		t.Fatalf("%d checkouts got the last unit; want exactly 1", len(won))
 	}
-	wg.Wait()
-	close(statuses)
-	won := 0
-	var winner float64
-	for r := range statuses {
-		switch r.status {
-		case 201:
-			won++
-			winner = r.body["id"].(float64)
-		case 409:
-		default:
-			t.Errorf("unexpected answer %d %s", r.status, r.raw)
-		}
-	}
-	if won != 1 {
-		t.Fatalf("%d checkouts got the last unit; want exactly 1", won)
-	}
+	winner := won[0]
 	e.wantLevel(t, "RACE-1", "SH-NJD", 1, 1)
 
 	// A retry of the checkout that took the unit finds no stock left for
