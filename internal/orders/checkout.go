@@ -317,7 +317,6 @@ func (p *placement) encode() error {
 	return nil
 }
 
-// write inserts the order, holds its stock and announces it, in tx.
 // The INSERT of an order: with the id ReserveID gave it, or (SQLite)
 // numbered by the store.
 const insertOrder = `INSERT INTO orders (channel_id, mode, status, member_id, customer_mobile, customer_name, store_id,
@@ -330,6 +329,7 @@ var (
 	insertOrderReturningID = fmt.Sprintf(insertOrder, "", "") + ` RETURNING id`
 )
 
+// write inserts the order, holds its stock and announces it, in tx.
 func (s *Service) write(tx *db.Tx, p *placement) error {
 	now := s.now()
 	p.at = now.UnixMilli()

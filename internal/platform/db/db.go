@@ -540,9 +540,6 @@ func (t *Tx) send(next *deferred, query bool) (pgconn.CommandTag, *pipedRows, er
 	if next != nil {
 		b.Queue(t.d.Rebind(next.q), next.args...)
 	}
-	handed := slices.Clone(t.pending[:carried])
-	clear(t.pending)
-	t.pending, t.carried = t.pending[:0], 0
 	sent := t.sent
 	t.sent = true
 	unsent := false
@@ -582,11 +579,15 @@ func (t *Tx) send(next *deferred, query bool) (pgconn.CommandTag, *pipedRows, er
 		}
 		return br.Close()
 	})
+	if unsent { // nothing ran: what was handed on waits for the next round trip
+		clear(t.pending[carried:])
+		t.pending, t.sent = t.pending[:carried], sent
+	} else {
+		clear(t.pending)
+		t.pending, t.carried = t.pending[:0], 0
+	}
 	if err != nil {
 		t.err = err
-		if unsent {
-			t.pending, t.carried, t.sent = append(t.pending, handed...), carried, sent
-		}
 		return tag, nil, err
 	}
 	return tag, rows, nextErr

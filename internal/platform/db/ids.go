@@ -29,7 +29,10 @@ func (d *DB) ReserveID(ctx context.Context, table string) (int64, error) {
 	if d.Engine != Postgres {
 		return 0, nil
 	}
-	v, _ := d.ids.LoadOrStore(table, &idBlock{})
+	v, ok := d.ids.Load(table)
+	if !ok {
+		v, _ = d.ids.LoadOrStore(table, &idBlock{})
+	}
 	b := v.(*idBlock)
 	b.mu.Lock()
 	defer b.mu.Unlock()
